@@ -1,0 +1,1 @@
+"""Qt-free core: document model, schemas, geometry, history and project storage."""

@@ -1,0 +1,88 @@
+"""Atomic file writes and safe path joining.
+
+A write goes to a temporary file in the same folder, is fsynced, then replaces the target with
+``os.replace``: a crash at any instant leaves either the old file or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import UnsafePathError
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
+    """Open a temporary file next to ``path``; on success it atomically becomes ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
+    text = json.dumps(obj, indent=indent, ensure_ascii=False)
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def save_image_atomic(path: str | os.PathLike, image, **save_kwargs) -> None:
+    """Save a PIL image atomically; the format comes from the target's extension."""
+    path = Path(path)
+    fmt = save_kwargs.pop("format", None) or _pil_format(path)
+    with atomic_open(path, "wb") as f:
+        image.save(f, format=fmt, **save_kwargs)
+
+
+def _pil_format(path: Path) -> str:
+    ext = path.suffix.lower()
+    return {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF",
+            ".tiff": "TIFF", ".webp": "WEBP"}.get(ext, "PNG")
+
+
+def safe_join(root: str | os.PathLike, relative: str) -> Path:
+    """Join a path that comes from a dataset onto ``root``, refusing anything that escapes it.
+
+    Absolute paths, drive letters and ``..`` components that climb out of ``root`` raise
+    :class:`UnsafePathError`.
+    """
+    root = Path(root).resolve()
+    rel = str(relative).replace("\\", "/")
+    if rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
+        raise UnsafePathError(f"{relative!r} is an absolute path; it must be relative to {root}")
+    candidate = (root / rel).resolve()
+    if candidate != root and root not in candidate.parents:
+        raise UnsafePathError(f"{relative!r} resolves outside {root}")
+    return candidate

@@ -1,0 +1,369 @@
+"""Geometry: polygon <-> mask <-> RLE, rasterising shapes with z-order, shapely conversions.
+
+Pixel conventions differ between the consumers of our exports, so every rasteriser takes one:
+
+``"coco"`` (pixel edges)
+    A vertex ``(x, y)`` is a point on the continuous plane in which pixel ``(i, j)`` covers
+    ``[i, i+1) x [j, j+1)``; a pixel is inside when pycocotools' polygon rasteriser says so. The
+    square ``(0,0) (10,0) (10,10) (0,10)`` covers 10 x 10 pixels. Used by the COCO exporters and
+    for area/IoU computations.
+``"pil"`` (inclusive)
+    Pillow's ``ImageDraw.polygon`` with fill and outline, as labelme and VOC converters draw: the
+    same square covers 11 x 11 pixels. Used by labelme-style and VOC exports.
+``"pil-fill"``
+    Pillow's ``ImageDraw.polygon`` with fill only, exactly as cityscapesscripts'
+    ``json2labelImg`` and ``json2instanceImg`` draw. Used by the Cityscapes exporter.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+import cv2
+import numpy as np
+import shapely
+from PIL import Image, ImageDraw
+from pycocotools import mask as mask_utils
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.polygon import orient
+
+from .errors import InvalidShapeError
+from .shapes import CIRCLE, MASK, POLYGON, RECTANGLE, Shape
+
+CONVENTIONS = ("coco", "pil", "pil-fill")
+
+# ---------------------------------------------------------------------------------- RLE
+
+
+def rle_encode(mask: np.ndarray) -> dict:
+    """A boolean/0-1 mask (H, W) to a COCO compressed RLE with ``counts`` as str."""
+    m = np.asfortranarray(np.asarray(mask, dtype=np.uint8))
+    rle = mask_utils.encode(m)
+    rle["counts"] = rle["counts"].decode("ascii")
+    rle["size"] = [int(s) for s in rle["size"]]
+    return rle
+
+
+def _c_rle(rle: dict) -> dict:
+    counts = rle["counts"]
+    if isinstance(counts, list):  # uncompressed RLE (COCO iscrowd files)
+        h, w = rle["size"]
+        return mask_utils.frPyObjects(rle, h, w)
+    return {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+
+
+def rle_decode(rle: dict) -> np.ndarray:
+    return mask_utils.decode(_c_rle(rle)).astype(bool)
+
+
+def rle_area(rle: dict) -> int:
+    return int(mask_utils.area(_c_rle(rle)))
+
+
+def rle_bbox(rle: dict) -> tuple[float, float, float, float]:
+    """(x, y, w, h) as pycocotools computes it."""
+    return tuple(float(v) for v in mask_utils.toBbox(_c_rle(rle)))
+
+
+def shift_rle(rle: dict, dx: float, dy: float) -> dict:
+    """Translate a mask by whole pixels (rounded); pixels pushed off the image are dropped."""
+    m = rle_decode(rle)
+    dx, dy = int(round(dx)), int(round(dy))
+    h, w = m.shape
+    out = np.zeros_like(m)
+    ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    out[yd, xd] = m[ys, xs]
+    return rle_encode(out)
+
+
+# ------------------------------------------------------------------------ shape outlines
+
+
+def circle_polygon(center: Sequence[float], radius: float) -> np.ndarray:
+    """A circle as a polygon whose edges are about 2 px long (at least 16, at most 720 sides)."""
+    n = int(min(720, max(16, math.ceil(2 * math.pi * radius / 2))))
+    t = np.linspace(0, 2 * math.pi, n, endpoint=False)
+    return np.stack([center[0] + radius * np.cos(t), center[1] + radius * np.sin(t)], axis=1)
+
+
+def rectangle_polygon(p0: Sequence[float], p1: Sequence[float]) -> np.ndarray:
+    x0, x1 = sorted((float(p0[0]), float(p1[0])))
+    y0, y1 = sorted((float(p0[1]), float(p1[1])))
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+
+def outline(shape: Shape) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Exterior ring and holes of an area shape given by points (not a mask)."""
+    if shape.kind == POLYGON:
+        return shape.points, shape.holes
+    if shape.kind == RECTANGLE:
+        return rectangle_polygon(shape.points[0], shape.points[1]), ()
+    if shape.kind == CIRCLE:
+        c = shape.points[0]
+        return circle_polygon(c, float(np.hypot(*(shape.points[1] - c)))), ()
+    raise InvalidShapeError(f"a {shape.kind} has no area outline")
+
+
+# --------------------------------------------------------------------------- rasterising
+
+
+def _ring_mask(ring: np.ndarray, h: int, w: int, convention: str) -> np.ndarray:
+    if convention == "coco":
+        flat = ring.reshape(-1).tolist()
+        if len(flat) < 6:
+            return np.zeros((h, w), bool)
+        rles = mask_utils.frPyObjects([flat], h, w)
+        return mask_utils.decode(mask_utils.merge(rles)).astype(bool)
+    if convention in ("pil", "pil-fill"):
+        img = Image.new("L", (w, h), 0)
+        xy = [tuple(p) for p in ring.tolist()]
+        if len(xy) >= 2:
+            if convention == "pil":
+                ImageDraw.Draw(img).polygon(xy, fill=1, outline=1)
+            else:
+                ImageDraw.Draw(img).polygon(xy, fill=1)
+        return np.asarray(img, dtype=bool)
+    raise ValueError(f"unknown pixel convention {convention!r}; expected one of {CONVENTIONS}")
+
+
+def polygon_to_mask(exterior, holes=(), height: int = 0, width: int = 0, convention: str = "coco") -> np.ndarray:
+    """Fill a polygon with holes into a boolean (height, width) mask."""
+    ext = np.asarray(exterior, dtype=np.float64)
+    m = _ring_mask(ext, height, width, convention)
+    for hole in holes:
+        m &= ~_ring_mask(np.asarray(hole, dtype=np.float64), height, width, convention)
+    return m
+
+
+def shape_window(shape: Shape, height: int, width: int) -> tuple[int, int, int, int] | None:
+    """Integer (x0, y0, x1, y1) of the image region a shape can touch, or None if off-image."""
+    bx0, by0, bx1, by1 = shape.bbox()
+    x0, y0 = max(0, int(math.floor(bx0)) - 1), max(0, int(math.floor(by0)) - 1)
+    x1, y1 = min(width, int(math.ceil(bx1)) + 2), min(height, int(math.ceil(by1)) + 2)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1, y1
+
+
+def shape_mask_window(shape: Shape, height: int, width: int, convention: str = "coco"):
+    """The shape's pixels inside its window: ``(mask, (x0, y0))``, or ``None`` if off-image.
+
+    Rendering only the window keeps rasterising cheap on huge images with many small shapes.
+    """
+    win = shape_window(shape, height, width)
+    if win is None:
+        return None
+    x0, y0, x1, y1 = win
+    if shape.kind == MASK:
+        if list(shape.rle["size"]) != [height, width]:
+            raise InvalidShapeError(
+                f"mask of size {shape.rle['size']} does not match the image ({height}, {width})")
+        return rle_decode(shape.rle)[y0:y1, x0:x1], (x0, y0)
+    ext, holes = outline(shape)
+    off = np.array([x0, y0], dtype=np.float64)
+    m = polygon_to_mask(ext - off, [h - off for h in holes], y1 - y0, x1 - x0, convention)
+    return m, (x0, y0)
+
+
+def shape_to_mask(shape: Shape, height: int, width: int, convention: str = "coco") -> np.ndarray:
+    out = np.zeros((height, width), bool)
+    res = shape_mask_window(shape, height, width, convention)
+    if res is not None:
+        m, (x0, y0) = res
+        out[y0:y0 + m.shape[0], x0:x0 + m.shape[1]] = m
+    return out
+
+
+def z_sorted(shapes: Iterable[Shape]) -> list[Shape]:
+    """Shapes in painting order: by z, and by list order among equal z (later on top)."""
+    return sorted(shapes, key=lambda s: s.z)
+
+
+def rasterize(items: Iterable[tuple[Shape, int]], height: int, width: int, *, fill: int = 0,
+              dtype=np.uint8, convention: str = "coco") -> np.ndarray:
+    """Paint ``(shape, value)`` pairs into a (height, width) map; higher z paints over lower z.
+
+    Only area shapes paint (weak labels such as points and scribbles are skipped).
+    """
+    out = np.full((height, width), fill, dtype=dtype)
+    pairs = [(s, v) for s, v in items if s.is_area]
+    for shape, value in sorted(pairs, key=lambda sv: sv[0].z):
+        res = shape_mask_window(shape, height, width, convention)
+        if res is None:
+            continue
+        m, (x0, y0) = res
+        region = out[y0:y0 + m.shape[0], x0:x0 + m.shape[1]]
+        region[m] = value
+    return out
+
+
+# ---------------------------------------------------------------------- mask -> polygons
+
+
+def _mask_to_geometry(mask: np.ndarray):
+    """Exact-ish vector outline of a mask on pixel edges, holes kept, as a shapely geometry."""
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    if hierarchy is None:
+        return Polygon()
+    hierarchy = hierarchy[0]
+    polys = []
+    for i, c in enumerate(contours):
+        if hierarchy[i][3] != -1:
+            continue  # a hole; handled with its parent
+        outer = _ring_region(c, grow=True)
+        holes = []
+        child = hierarchy[i][2]
+        while child != -1:
+            holes.append(_ring_region(contours[child], grow=False))
+            child = hierarchy[child][0]
+        geom = outer
+        if holes:
+            geom = geom.difference(shapely.union_all(holes))
+        polys.append(geom)
+    return shapely.union_all(polys) if polys else Polygon()
+
+
+def _ring_region(contour: np.ndarray, grow: bool):
+    """Turn a contour through pixel centres into a region on pixel edges (grow or shrink 0.5)."""
+    pts = contour.reshape(-1, 2).astype(np.float64) + 0.5
+    if len(pts) == 1:
+        base = shapely.Point(pts[0])
+    elif len(pts) == 2:
+        base = shapely.LineString(pts)
+    else:
+        base = Polygon(pts)
+        if not base.is_valid:
+            base = shapely.make_valid(base)
+    if grow:
+        return base.buffer(0.5, cap_style="square", join_style="mitre", mitre_limit=2.0)
+    if isinstance(base, (shapely.Point, shapely.LineString)):
+        return Polygon()
+    return base.buffer(-0.5, join_style="mitre", mitre_limit=2.0)
+
+
+def geometry_to_rings(geom) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """A shapely (Multi)Polygon as ``[(exterior, [holes...]), ...]`` without closing points."""
+    out = []
+    polys = [geom] if isinstance(geom, Polygon) else list(getattr(geom, "geoms", []))
+    for p in polys:
+        if not isinstance(p, Polygon) or p.is_empty or p.area <= 0:
+            continue
+        p = orient(p)
+        ext = np.asarray(p.exterior.coords)[:-1]
+        holes = [np.asarray(r.coords)[:-1] for r in p.interiors]
+        out.append((ext, [h for h in holes if len(h) >= 3]))
+    return out
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def mask_to_polygons(mask: np.ndarray, min_iou: float = 0.99, convention: str = "coco"):
+    """Simplified polygons (with holes) for a mask, as coarse as the fidelity allows.
+
+    Returns ``(rings, iou)`` where rings is ``[(exterior, [holes...]), ...]`` and ``iou`` is the
+    IoU between the mask and the polygons rasterised back with ``convention``. The simplest
+    tolerance whose IoU reaches ``min_iou`` is used; if none does (tiny objects), the exact
+    outline is returned and ``iou`` says how close it is.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    h, w = mask.shape
+    if not mask.any():
+        return [], 1.0
+    ys, xs = np.nonzero(mask)
+    x0, y0 = max(0, xs.min() - 1), max(0, ys.min() - 1)
+    x1, y1 = min(w, xs.max() + 2), min(h, ys.max() + 2)
+    crop = mask[y0:y1, x0:x1]
+    geom = _mask_to_geometry(crop)
+    best = None
+    for tol in (1.0, 0.7, 0.5, 0.3, 0.15, 0.0):
+        g = geom.simplify(tol, preserve_topology=True) if tol else geom
+        rings = geometry_to_rings(g)
+        back = np.zeros_like(crop)
+        for ext, holes in rings:
+            back |= polygon_to_mask(ext, holes, crop.shape[0], crop.shape[1], convention)
+        iou = mask_iou(back, crop)
+        if best is None or iou > best[1]:
+            best = (rings, iou)
+        if iou >= min_iou:
+            best = (rings, iou)
+            break
+    off = np.array([x0, y0], dtype=np.float64)
+    rings = [(ext + off, [hh + off for hh in holes]) for ext, holes in best[0]]
+    return rings, best[1]
+
+
+# ------------------------------------------------------------------------------ shapely
+
+
+def shape_to_geometry(shape: Shape, height: int | None = None, width: int | None = None):
+    """An area shape as a shapely geometry (masks are vectorised exactly, on pixel edges)."""
+    if shape.kind == MASK:
+        return _mask_to_geometry(rle_decode(shape.rle))
+    ext, holes = outline(shape)
+    poly = Polygon(ext, holes=[h for h in holes])
+    return poly if poly.is_valid else shapely.make_valid(poly)
+
+
+def polygon_problems(shape: Shape) -> list[str]:
+    """Why a polygon-like shape is geometrically broken (empty list when it is fine)."""
+    if shape.kind not in (POLYGON, RECTANGLE, CIRCLE):
+        return []
+    ext, holes = outline(shape)
+    problems = []
+    poly = Polygon(ext, holes=list(holes))
+    if poly.area <= 0:
+        problems.append("polygon has zero area")
+    elif not poly.is_valid:
+        problems.append(f"polygon is invalid: {shapely.is_valid_reason(poly)}")
+    return problems
+
+
+def polygons_from_geometry(geom, template: Shape) -> list[Shape]:
+    """Polygon shapes (holes kept) from a shapely geometry, copying class etc. from template."""
+    from .shapes import new_id
+
+    out = []
+    for i, (ext, holes) in enumerate(geometry_to_rings(geom)):
+        if len(ext) < 3:
+            continue
+        out.append(template.replace(kind=POLYGON, points=ext, holes=tuple(holes), rle=None,
+                                    id=template.id if i == 0 else new_id()))
+    return out
+
+
+def bbox_of_rings(rings: list[tuple[np.ndarray, list[np.ndarray]]]) -> tuple[float, float, float, float]:
+    pts = np.concatenate([ext for ext, _ in rings])
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
+
+
+def merge_shapes(shapes: Sequence[Shape]) -> list[Shape]:
+    """Union of area shapes into polygons of the first shape's class (shapely)."""
+    geom = shapely.union_all([shape_to_geometry(s) for s in shapes])
+    return polygons_from_geometry(geom, shapes[0])
+
+
+def subtract_shapes(target: Shape, cutters: Sequence[Shape]) -> list[Shape]:
+    """``target`` minus the union of ``cutters`` (shapely); holes appear where needed."""
+    geom = shape_to_geometry(target).difference(shapely.union_all([shape_to_geometry(s) for s in cutters]))
+    return polygons_from_geometry(geom, target)
+
+
+def mask_shape_to_polygons(shape: Shape, min_iou: float = 0.99) -> list[Shape]:
+    rings, _ = mask_to_polygons(rle_decode(shape.rle), min_iou=min_iou)
+    from .shapes import new_id
+
+    return [shape.replace(kind=POLYGON, points=ext, holes=tuple(holes), rle=None,
+                          id=shape.id if i == 0 else new_id()) for i, (ext, holes) in enumerate(rings)]
+
+
+def polygon_shape_to_mask(shape: Shape, height: int, width: int) -> Shape:
+    return shape.replace(kind=MASK, rle=rle_encode(shape_to_mask(shape, height, width)),
+                         points=np.zeros((0, 2)), holes=())
