@@ -317,10 +317,10 @@ def polygon_problems(shape: Shape) -> list[str]:
     ext, holes = outline(shape)
     problems = []
     poly = Polygon(ext, holes=list(holes))
-    if poly.area <= 0:
-        problems.append("polygon has zero area")
-    elif not poly.is_valid:
+    if not poly.is_valid:
         problems.append(f"polygon is invalid: {shapely.is_valid_reason(poly)}")
+    elif poly.area <= 0:
+        problems.append("polygon has zero area")
     return problems
 
 
