@@ -13,7 +13,9 @@ Shapes become annotations this way:
 * a weak box (``rectangle`` with ``weak=True``) -> an annotation with a ``bbox`` and an empty
   ``segmentation``; points, scribbles and lines are not instances and are left out.
 
-``area`` and ``bbox`` are what pycocotools computes from the segmentation. Import is the reverse:
+``area`` and ``bbox`` are what pycocotools computes from the segmentation. (pycocotools' own
+``COCOeval(..., "segm")`` cannot rasterise an empty segmentation: evaluate files holding weak boxes
+with ``"bbox"``.) Import is the reverse:
 polygons -> polygon shapes, RLE (compressed or not) -> mask shapes, a bbox without segmentation
 -> a weak rectangle. The helpers shared with :mod:`labeler.formats.coco_panoptic` live here too.
 """
@@ -78,18 +80,21 @@ class ImageTable:
         """Without copying, the images folder is the project folder, or, when some images lie
         outside it, the deepest folder holding every image."""
         if not self.copy_images and any(".." in Path(k).parts for k in keys):
-            self.root = Path(os.path.commonpath([self.project.image_path(k).resolve().parent for k in keys]))
+            self.root = Path(os.path.commonpath([self._path(k).parent for k in keys]))
         return self.root
 
+    def _path(self, key: str) -> Path:
+        return Path(os.path.normpath(self.project.image_path(key)))  # symlinks are not followed
+
     def add(self, key: str, width: int, height: int) -> dict:
-        src = self.project.image_path(key).resolve()
+        src = self._path(key)
         if self.copy_images:
             name = _copy_name(key)
             dst = safe_join(self.root, name)
             with open(src, "rb") as fin, atomic_open(dst, "wb") as fout:
                 shutil.copyfileobj(fin, fout)
         else:
-            name = src.relative_to(self.root.resolve()).as_posix()
+            name = src.relative_to(self.root).as_posix()
         entry = {"id": len(self.entries) + 1, "file_name": name, "width": int(width), "height": int(height)}
         self.entries.append(entry)
         return entry
