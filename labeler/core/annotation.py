@@ -118,6 +118,12 @@ def shape_to_labelme(shape: Shape) -> dict:
         d["mask"] = None
     ext.update(shape.extra.get("labeler", {}))
     d["labeler"] = ext
+    # labelme types read as one of ours ("points", "oriented_rectangle") are written back as such
+    orig = ext.get("labelme_type")
+    if (orig == "points" and shape.kind in (LINESTRIP, "point")) or (
+            orig == "oriented_rectangle" and shape.kind == "polygon" and len(shape.points) == 4
+            and not shape.holes):
+        d["shape_type"] = orig
     d.update({k: v for k, v in shape.extra.items() if k != "labeler"})
     return d
 
@@ -127,8 +133,11 @@ def shape_from_labelme(d: dict, height: int, width: int) -> Shape:
         raise InvalidShapeError(f"a shape must be an object, got {type(d).__name__}")
     ext = d.get("labeler") or {}
     kind = ext.get("kind") or d.get("shape_type") or "polygon"
+    labelme_type = kind if kind in ("points", "oriented_rectangle") else None
     if kind == "points":  # labelme's multi-point type: keep as a linestrip-like weak set
         kind = "linestrip" if len(d.get("points") or []) >= 2 else "point"
+    elif kind == "oriented_rectangle":  # labelme 7: four corners of a rotated box
+        kind = "polygon"
     label = d.get("label")
     if not isinstance(label, str) or not label:
         raise InvalidShapeError("shape has no label")
@@ -145,6 +154,8 @@ def shape_from_labelme(d: dict, height: int, width: int) -> Shape:
     known_ext = {"id", "z", "source", "score", "links", "weak", "holes", "kind", "width", "rle"}
     extra = {k: v for k, v in d.items() if k not in _SHAPE_KEYS}
     unknown_ext = {k: v for k, v in ext.items() if k not in known_ext}
+    if labelme_type:
+        unknown_ext["labelme_type"] = labelme_type
     if unknown_ext:
         extra["labeler"] = unknown_ext
     kwargs = dict(kind=kind, label=label, points=points, holes=tuple(ext.get("holes") or ()), rle=rle,
