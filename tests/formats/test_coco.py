@@ -341,3 +341,29 @@ def test_camvid_instances_round_trip(camvid, tmp_path, empty_project):
             assert instance_masks(empty_project, key) == instance_masks(proj, original)
     finally:
         proj.close()
+
+
+def test_bad_files_and_categories_are_reported_and_the_rest_goes_on(tmp_path, empty_project):
+    def shapes(i):
+        return [Shape("polygon", "dog", [[2, 3], [20, 4], [15, 22]])]
+    proj = make_project(tmp_path / "p", 2, shapes)
+    try:
+        broken = proj.annotation_path(proj.image_keys()[0])
+        broken.write_text('{"shapes": [')
+        ctx = JobContext()
+        path = coco.export_dataset(proj, tmp_path / "out", ctx)
+        (err,) = ctx.report.errors
+        assert str(broken) in err and "corrupt JSON" in err and ctx.report.done == 1
+        d = json.loads(path.read_text())
+        assert [im["file_name"] for im in d["images"]] == ["images/img1.png"]
+        assert [a["category_id"] for a in d["annotations"]] == [2]
+        d["annotations"].append(dict(d["annotations"][0], id=2, category_id=99))
+        path.write_text(json.dumps(d))
+        ctx = JobContext()
+        coco.import_dataset(path, empty_project, ctx, images=proj.root)
+    finally:
+        proj.close()
+    (err,) = ctx.report.errors
+    assert str(path) in err and "unknown category_id 99" in err
+    (key,) = empty_project.image_keys()
+    assert [s.label for s in empty_project.load(key).shapes] == ["dog"]
