@@ -1,0 +1,143 @@
+"""Model predictions as proposals in the project, index PNGs, and active-learning ranking.
+
+A prediction becomes one ``mask`` shape per predicted class (all of that class's pixels in the
+image), with ``source="model"``, ``score`` = the mean probability of the class over its pixels,
+and ``z = -1`` so that accepted shapes paint over it. Writing proposals never touches an accepted
+shape (any shape whose source is not ``"model"``); predicting again replaces only the earlier
+model proposals. Images marked done or reviewed are finished work and get no proposals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from PIL import Image
+
+from ..core import geometry
+from ..core.annotation import ImageAnnotation
+from ..core.errors import LabelerError
+from ..core.fileio import save_image_atomic, safe_join
+from ..core.images import read_image
+from ..core.jobs import JobContext
+from ..core.shapes import MASK, Shape
+from .dataset import DENSE_STATUSES, has_labels
+from .pixel_classifier import PixelClassifier
+
+#: a predicted class region smaller than this many pixels is not proposed
+MIN_PROPOSAL_PIXELS = 16
+
+
+# ------------------------------------------------------------------------------- proposals
+
+
+def proposals_from_prediction(labels: np.ndarray, confidence: np.ndarray, class_names: list[str],
+                              min_pixels: int = MIN_PROPOSAL_PIXELS) -> list[Shape]:
+    """One model mask per predicted class with at least ``min_pixels`` pixels."""
+    out = []
+    counts = np.bincount(labels.reshape(-1).astype(np.int64), minlength=len(class_names))
+    for c, n in enumerate(counts[:len(class_names)]):
+        if n < max(1, min_pixels):
+            continue
+        m = labels == c
+        out.append(Shape(kind=MASK, label=class_names[c], rle=geometry.rle_encode(m), source="model",
+                         score=round(float(confidence[m].mean()), 4), z=-1))
+    return out
+
+
+def with_proposals(ann: ImageAnnotation, proposals: list[Shape]) -> ImageAnnotation:
+    """A copy whose earlier model proposals are replaced by ``proposals``; other shapes untouched."""
+    new = ann.copy()
+    new.shapes = [s for s in ann.shapes if s.source != "model"] + list(proposals)
+    return new
+
+
+def index_png_path(out_dir: str | Path, key: str) -> Path:
+    """``out_dir/<key with .png>``; '..' parts become '_up_' so nothing lands outside out_dir."""
+    parts = ["_up_" if p == ".." else p for p in Path(key).with_suffix(".png").parts]
+    return safe_join(out_dir, Path(*parts).as_posix())
+
+
+def write_index_png(path: Path, labels: np.ndarray, class_ids: list[int], colors: list[tuple[int, int, int]]) -> None:
+    """Class ids as pixel values; a palette PNG in the schema's colours when ids fit in 8 bits."""
+    lut = np.asarray(class_ids, dtype=np.int64)
+    ids = lut[labels]
+    if lut.max(initial=0) < 256:
+        img = Image.fromarray(ids.astype(np.uint8), mode="P")
+        pal = [0] * 768
+        for cid, col in zip(class_ids, colors):
+            pal[3 * cid:3 * cid + 3] = list(col)
+        img.putpalette(pal)
+    else:
+        img = Image.fromarray(ids.astype(np.uint16))
+    save_image_atomic(path, img)
+
+
+# ------------------------------------------------------------------------------- the job
+
+
+@dataclass
+class PredictResult:
+    written: list[str] = field(default_factory=list)  # annotations that got proposals
+    skipped_done: list[str] = field(default_factory=list)  # done/reviewed: left alone
+    uncertainty: dict[str, float] = field(default_factory=dict)  # mean 1 - max p per image
+    unlabelled: list[str] = field(default_factory=list)  # images with no accepted labels
+
+    def ranking(self) -> list[tuple[str, float]]:
+        """Active learning: unlabelled images, most uncertain first (label these next)."""
+        return sorted(((k, self.uncertainty[k]) for k in self.unlabelled if k in self.uncertainty),
+                      key=lambda kv: (-kv[1], kv[0]))
+
+
+def predict_project(project, model: PixelClassifier, keys: Iterable[str] | None = None, *,
+                    out_dir: str | Path | None = None, write_proposals: bool = True,
+                    min_pixels: int = MIN_PROPOSAL_PIXELS, ctx: JobContext | None = None) -> PredictResult:
+    """Predict every image in ``keys`` (all images by default).
+
+    Proposals go into the annotations of images not marked done/reviewed; with ``out_dir`` one
+    index PNG per image is written there. Bad images are reported through ``ctx`` and skipped.
+    """
+    ctx = ctx or JobContext()
+    keys = list(project.image_keys() if keys is None else keys)
+    for name in model.class_names:
+        if name not in project.schema:
+            raise LabelerError(f"{project.root}: the model's class {name!r} is not in the project's schema")
+    class_ids = [project.schema.by_name(n).id for n in model.class_names]
+    colors = [project.schema.by_name(n).color for n in model.class_names]
+    result = PredictResult()
+    for key in ctx.track(keys, len(keys), "predict"):
+        try:
+            ann = project.load(key)
+            image = read_image(project.image_path(key))
+        except LabelerError as e:
+            ctx.problem(str(e))
+            continue
+        if image.shape[:2] != (ann.height, ann.width):
+            ctx.problem(f"{project.image_path(key)}: image size does not match its annotation; skipped")
+            continue
+        labels, confidence, uncertainty = model.predict(image)
+        result.uncertainty[key] = float(uncertainty.mean())
+        if not has_labels(ann):
+            result.unlabelled.append(key)
+        if out_dir is not None:
+            write_index_png(index_png_path(out_dir, key), labels, class_ids, colors)
+        if write_proposals:
+            if ann.status in DENSE_STATUSES:
+                result.skipped_done.append(key)
+            else:
+                project.save_annotation(key, with_proposals(ann, proposals_from_prediction(
+                    labels, confidence, list(model.class_names), min_pixels)))
+                result.written.append(key)
+        ctx.report.done += 1
+    return result
+
+
+def rank_unlabelled(project, model: PixelClassifier, keys: Iterable[str] | None = None,
+                    ctx: JobContext | None = None) -> list[tuple[str, float]]:
+    """Unlabelled images by mean uncertainty, most uncertain first; writes nothing."""
+    keys = [k for k in (project.image_keys() if keys is None else keys)]
+    res = predict_project(project, model, keys, write_proposals=False, ctx=ctx)
+    return res.ranking()
+
