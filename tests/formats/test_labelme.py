@@ -351,3 +351,30 @@ def test_export_keeps_folders_of_images_registered_from_outside_the_project(tmp_
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written == ["train/a.json", "train/a.png", "val/b.json", "val/b.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out", "proj"]
+
+
+@pytest.mark.camvid
+def test_camvid_masks_survive_a_trip_through_labelme(camvid, tmp_path):
+    """mask-png -> labelme JSON (mask shapes as base64 crops) -> mask-png gives the same pixels."""
+    from labeler.formats import mask_png
+
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    (src / "masks").mkdir()
+    stems = (camvid / "train.txt").read_text().split()[:3]
+    for s in stems:
+        (src / "images" / f"{s}.png").symlink_to(camvid / "train" / f"{s}.png")
+        (src / "masks" / f"{s}.png").symlink_to(camvid / "trainannot" / f"{s}.png")
+    first = Project.create(tmp_path / "first")
+    mask_png.import_dataset(src, first, JobContext(), images="images", masks="masks", schema="camvid")
+    labelme.export_dataset(first, tmp_path / "lm", JobContext())
+    for s in stems:
+        _check_labelme_loadable(tmp_path / "lm" / f"{s}.json")
+    second = Project.create(tmp_path / "second", first.schema)
+    ctx = JobContext()
+    labelme.import_dataset(tmp_path / "lm", second, ctx)
+    assert ctx.report.errors == [] and ctx.report.done == 3
+    mask_png.export_dataset(second, tmp_path / "masks_out", JobContext())
+    for s in stems:
+        back = np.asarray(Image.open(tmp_path / "masks_out" / "masks" / f"{s}.png"))
+        assert np.array_equal(back, np.asarray(Image.open(camvid / "trainannot" / f"{s}.png")))
