@@ -1,0 +1,89 @@
+"""The file list dock: every image with its status, a filter box and "n of N done"."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+STATUS_TEXT = {"new": "new", "in_progress": "in progress", "done": "done", "reviewed": "reviewed",
+               "unreadable": "unreadable"}
+STATUS_COLOR = {"new": QColor(128, 128, 128), "in_progress": QColor(220, 160, 0), "done": QColor(0, 160, 0),
+                "reviewed": QColor(0, 110, 220), "unreadable": QColor(200, 0, 0)}
+DONE = ("done", "reviewed")
+
+
+class FileListDock(QDockWidget):
+    image_activated = Signal(int)  # index into the project's key list
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Files", parent)
+        self.setObjectName("file_list_dock")
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(2, 2, 2, 2)
+        self.filter_box = QLineEdit(body)
+        self.filter_box.setPlaceholderText("Filter by name or status")
+        self.filter_box.setClearButtonEnabled(True)
+        self.summary = QLabel(body)
+        self.list = QListWidget(body)
+        lay.addWidget(self.filter_box)
+        lay.addWidget(self.list)
+        lay.addWidget(self.summary)
+        self.setWidget(body)
+        self._statuses: dict[str, str] = {}
+        self._rows: dict[str, int] = {}
+        self.filter_box.textChanged.connect(self.apply_filter)
+        self.list.itemActivated.connect(self._on_activated)
+        self.list.itemClicked.connect(self._on_activated)
+
+    def set_entries(self, keys: list[str], statuses: dict[str, str]) -> None:
+        self.list.clear()
+        self._rows = {}
+        self._statuses = {k: statuses.get(k, "new") for k in keys}
+        for i, k in enumerate(keys):
+            item = QListWidgetItem()
+            item.setData(Qt.ItemDataRole.UserRole, i)
+            self.list.addItem(item)
+            self._rows[k] = i
+            self._paint(k)
+        self.apply_filter()
+
+    def set_status(self, key: str, status: str) -> None:
+        if key in self._rows:
+            self._statuses[key] = status
+            self._paint(key)
+            self.apply_filter()
+
+    def set_current(self, key: str) -> None:
+        if key in self._rows:
+            self.list.blockSignals(True)
+            self.list.setCurrentRow(self._rows[key])
+            self.list.blockSignals(False)
+
+    def done_count(self) -> int:
+        return sum(1 for s in self._statuses.values() if s in DONE)
+
+    def visible_keys(self) -> list[str]:
+        return [k for k, r in self._rows.items() if not self.list.isRowHidden(r)]
+
+    def apply_filter(self) -> None:
+        words = self.filter_box.text().lower().split()
+        for k, r in self._rows.items():
+            status_text = STATUS_TEXT.get(self._statuses[k], self._statuses[k])
+            hay = f"{k.lower()} {status_text}"
+            self.list.setRowHidden(r, not all(w in hay for w in words))
+        shown = len(self.visible_keys())
+        text = f"{self.done_count()} of {len(self._rows)} done"
+        if shown != len(self._rows):
+            text += f"  ({shown} shown)"
+        self.summary.setText(text)
+
+    def _paint(self, key: str) -> None:
+        item = self.list.item(self._rows[key])
+        status = self._statuses[key]
+        item.setText(f"{key}  [{STATUS_TEXT.get(status, status)}]")
+        item.setForeground(STATUS_COLOR.get(status, QColor(0, 0, 0)))
+
+    def _on_activated(self, item: QListWidgetItem) -> None:
+        self.image_activated.emit(int(item.data(Qt.ItemDataRole.UserRole)))

@@ -1,0 +1,226 @@
+"""The main window: wires the session, the canvas and the docks together; owns no shapes.
+
+Every menu item, toolbar button and shortcut comes from the table in ``actions.py``; the methods
+below named there are its handlers.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow
+
+from ..core.document import Document
+from ..core.errors import LabelerError
+from ..core.project import Project
+from .actions import build_actions
+from .canvas import Canvas
+from .class_palette import ClassPaletteDock
+from .file_list import FileListDock
+from .session import LabelingSession
+from .shape_list import ShapeListDock
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, project: Project | None = None, autosave_s: float | None = None) -> None:
+        super().__init__()
+        self.setObjectName("labeler_main_window")
+        self.resize(1200, 800)
+        self.autosave_s = autosave_s
+        self.project: Project | None = None
+        self.session: LabelingSession | None = None
+        self._doc: Document | None = None
+        self.canvas = Canvas(self)
+        self.setCentralWidget(self.canvas)
+        self.file_dock = FileListDock(self)
+        self.class_dock = ClassPaletteDock(self)
+        self.shape_dock = ShapeListDock(self)
+        for dock in (self.file_dock, self.class_dock, self.shape_dock):
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.pos_label, self.zoom_label, self.class_label, self.saved_label = (QLabel(self) for _ in range(4))
+        for w in (self.pos_label, self.zoom_label, self.class_label, self.saved_label):
+            self.statusBar().addPermanentWidget(w)
+        self.actions_by_id = build_actions(self)
+        self.actions_by_id["tool_polygon"].setChecked(True)
+        self._connect()
+        if project is not None:
+            self.set_project(project)
+        self._update_title()
+
+    def _connect(self) -> None:
+        c = self.canvas
+        c.cursor_moved.connect(lambda x, y: self.pos_label.setText(f"x {x:.1f}  y {y:.1f}"))
+        c.zoom_changed.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f}%"))
+        c.selection_changed.connect(self.shape_dock.set_selection)
+        c.message.connect(self.show_message)
+        self.shape_dock.selection_changed.connect(c.select)
+        self.shape_dock.delete_requested.connect(self.delete_selected)
+        self.shape_dock.relabel_requested.connect(self.relabel_selected)
+        self.class_dock.class_selected.connect(self._on_class_selected)
+        self.class_dock.visibility_changed.connect(c.set_class_visible)
+        self.class_dock.class_added.connect(self.add_class)
+        self.file_dock.image_activated.connect(self.open_index)
+
+    # -- project and images -----------------------------------------------------------------
+    def set_project(self, project: Project) -> None:
+        if self.session is not None and not self.session.close():
+            return
+        if self.project is not None:
+            self.project.close()
+        self.project = project
+        self.session = s = LabelingSession(project, self.autosave_s, self)
+        s.image_opened.connect(self._on_image_opened)
+        s.status_changed.connect(self._on_status_changed)
+        s.dirty_changed.connect(lambda _d: self._update_title())
+        s.saved.connect(lambda key: self.show_message(f"saved {key}"))
+        s.message.connect(self.show_message)
+        self.canvas.set_schema(project.schema)
+        self.class_dock.set_schema(project.schema)
+        self.shape_dock.set_classes(project.schema.names())
+        self.file_dock.set_entries(s.keys, s.statuses)
+        if project.read_only:
+            self.show_message(project.lock_warning or "project opened read-only")
+        if s.keys:
+            s.open_index(0)
+        else:
+            self.canvas.set_document(None, None)
+            self.show_message(f"no images found under {project.root}")
+        self._update_title()
+
+    def open_index(self, index: int) -> bool:
+        if self.session is None:
+            return False
+        self.canvas.tool.cancel()
+        return self.session.open_index(index)
+
+    def _on_image_opened(self, key: str) -> None:
+        if self._doc is not None:
+            self._doc.changed.disconnect(self._on_document_changed)
+        self._doc = self.session.document
+        self._doc.changed.connect(self._on_document_changed)
+        self.canvas.set_document(self._doc, self.session.image)
+        self.file_dock.set_current(key)
+        self._on_document_changed()
+
+    def _on_document_changed(self, _text: str = "") -> None:
+        doc = self._doc
+        colors = {n: self.canvas.color_of(n) for n in {s.label for s in doc.shapes}}
+        self.shape_dock.set_shapes(doc.shapes, colors, self.canvas.selected_ids)
+        self.actions_by_id["undo"].setEnabled(doc.can_undo)
+        self.actions_by_id["redo"].setEnabled(doc.can_redo)
+        self._update_title()
+
+    def _on_status_changed(self, key: str, status: str) -> None:
+        self.file_dock.set_status(key, status)
+
+    def _on_class_selected(self, name: str) -> None:
+        self.canvas.current_label = name
+        self.class_label.setText(f"class: {name}")
+
+    def add_class(self, name: str) -> None:
+        if self.project is None:
+            return
+        self.project.schema.add(name)
+        try:
+            self.project.save()
+        except LabelerError as e:
+            self.show_message(f"class {name} added for this session only: {e}")
+        self.canvas.set_schema(self.project.schema)
+        self.class_dock.set_schema(self.project.schema)
+        self.class_dock.select(name)
+        self.shape_dock.set_classes(self.project.schema.names())
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _update_title(self) -> None:
+        s = self.session
+        dirty = bool(s and s.dirty)
+        self.saved_label.setText("unsaved" if dirty else "saved")
+        key = s.key if s else None
+        self.setWindowTitle(f"labeler - {key}{' *' if dirty else ''}" if key else "labeler")
+
+    # -- action handlers (named in actions.py) ---------------------------------------------------
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a project or image folder")
+        if folder:
+            self.open_path(folder)
+
+    def open_path(self, path: str) -> bool:
+        try:
+            project = Project.open(path)
+        except LabelerError as e:
+            self.show_message(str(e))
+            return False
+        self.set_project(project)
+        return True
+
+    def save(self) -> bool:
+        return self.session.save() if self.session is not None else False
+
+    def undo(self) -> None:
+        if self._doc is not None:
+            self.canvas.tool.cancel()
+            self._doc.undo()
+
+    def redo(self) -> None:
+        if self._doc is not None:
+            self.canvas.tool.cancel()
+            self._doc.redo()
+
+    def delete_selected(self) -> None:
+        ids = self.canvas.selected_ids
+        if self._doc is not None and ids:
+            self._doc.remove_shapes(ids)
+
+    def relabel_selected(self, name: str | None = None) -> None:
+        name = name or self.canvas.current_label
+        ids = self.canvas.selected_ids
+        if self._doc is None or not ids or not name:
+            return
+        with self._doc.group(f"change class to {name}"):
+            for sid in ids:
+                if self._doc.get(sid).label != name:
+                    self._doc.update_shape(sid, f"change class to {name}", label=name)
+
+    def mark_status(self, status: str) -> None:
+        if self._doc is not None and self._doc.annotation.status != status:
+            self._doc.set_status(status)
+
+    def set_tool(self, name: str) -> None:
+        self.canvas.set_tool(name)
+        self.actions_by_id[f"tool_{name}"].setChecked(True)
+
+    def go_relative(self, step: int) -> bool:
+        if self.session is None:
+            return False
+        self.canvas.tool.cancel()
+        return self.session.go_relative(step)
+
+    def zoom_by(self, factor: float) -> None:
+        self.canvas.zoom_by(factor)
+
+    def fit_view(self) -> None:
+        self.canvas.fit()
+
+    def actual_size(self) -> None:
+        self.canvas.actual_size()
+
+    def change_opacity(self, delta: float) -> None:
+        self.canvas.set_opacity(self.canvas.opacity + delta)
+        self.show_message(f"overlay opacity {self.canvas.opacity:.0%}")
+
+    def select_class_index(self, index: int) -> None:
+        names = self.class_dock.names()
+        if 0 <= index < len(names):
+            self.class_dock.select(names[index])
+
+    # -- closing ----------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        if self.session is not None and not self.session.close():
+            self.show_message("not closed: the current image could not be saved")
+            self.session.autosave_timer.start()
+            event.ignore()
+            return
+        if self.project is not None:
+            self.project.close()
+        event.accept()

@@ -1,0 +1,139 @@
+"""Scene items that draw one document shape each. Items are views: they never edit the shape."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, \
+    QGraphicsRectItem
+
+from ..core import geometry
+from ..core.shapes import CIRCLE, LINE, LINESTRIP, MASK, POINT, POLYGON, RECTANGLE, SCRIBBLE, Shape
+
+HANDLE_PX = 7  # vertex handle size in screen pixels
+POINT_PX = 8  # point marker diameter in screen pixels
+
+
+def _polygon(points: np.ndarray) -> QPolygonF:
+    return QPolygonF([QPointF(float(x), float(y)) for x, y in points])
+
+
+def shape_path(shape: Shape) -> QPainterPath:
+    """The outline of a shape in image coordinates (empty for points and masks)."""
+    path = QPainterPath()
+    path.setFillRule(Qt.FillRule.OddEvenFill)
+    if shape.kind == POLYGON:
+        path.addPolygon(_polygon(shape.points))
+        path.closeSubpath()
+        for hole in shape.holes:
+            path.addPolygon(_polygon(hole))
+            path.closeSubpath()
+    elif shape.kind == RECTANGLE:
+        (x0, y0), (x1, y1) = shape.points
+        path.addRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)).normalized())
+    elif shape.kind == CIRCLE:
+        c = shape.points[0]
+        r = float(np.hypot(*(shape.points[1] - c)))
+        path.addEllipse(QPointF(float(c[0]), float(c[1])), r, r)
+    elif shape.kind in (LINE, LINESTRIP, SCRIBBLE):
+        path.addPolygon(_polygon(shape.points))
+    return path
+
+
+def _mask_pixmap(rle: dict, color: QColor, opacity: float) -> tuple[QPixmap, int, int]:
+    m = geometry.rle_decode(rle)
+    ys, xs = np.nonzero(m)
+    if len(xs) == 0:
+        return QPixmap(), 0, 0
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    crop = m[y0:y1, x0:x1]
+    rgba = np.zeros(crop.shape + (4,), np.uint8)
+    rgba[crop] = (color.red(), color.green(), color.blue(), int(round(255 * opacity)))
+    img = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.shape[1] * 4, QImage.Format.Format_RGBA8888)
+    return QPixmap.fromImage(img.copy()), int(x0), int(y0)
+
+
+class ShapeItem(QGraphicsPathItem):
+    """Draws one shape: a cosmetic outline, a translucent fill for areas, handles when selected."""
+
+    def __init__(self, shape: Shape, color: tuple[int, int, int], opacity: float) -> None:
+        super().__init__()
+        self.shape_data = shape
+        self._color = QColor(*color)
+        self._opacity = opacity
+        self._selected = False
+        self._handles: list[QGraphicsItem] = []
+        self._marker: QGraphicsEllipseItem | None = None
+        self._mask: QGraphicsPixmapItem | None = None
+        self.setPath(shape_path(shape))
+        if shape.kind == POINT:
+            r = POINT_PX / 2
+            self._marker = QGraphicsEllipseItem(-r, -r, 2 * r, 2 * r, self)
+            self._marker.setPos(float(shape.points[0][0]), float(shape.points[0][1]))
+            self._marker.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self._restyle()
+
+    @property
+    def is_selected_shape(self) -> bool:
+        return self._selected
+
+    def set_opacity_level(self, opacity: float) -> None:
+        self._opacity = opacity
+        self._restyle()
+
+    def set_selected_shape(self, selected: bool) -> None:
+        if selected == self._selected:
+            return
+        self._selected = selected
+        self._restyle()
+
+    def handle_positions(self) -> np.ndarray:
+        return self.shape_data.points if self.shape_data.kind != MASK else np.zeros((0, 2))
+
+    def _restyle(self) -> None:
+        s = self.shape_data
+        pen = QPen(self._color.lighter(130) if self._selected else self._color)
+        if s.kind == SCRIBBLE:
+            pen.setWidthF(max(s.width, 1.0))
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+            c = QColor(self._color)
+            c.setAlphaF(max(0.2, self._opacity))
+            pen.setColor(c)
+        else:
+            pen.setWidthF(3.0 if self._selected else 2.0)
+            pen.setCosmetic(True)
+        if s.kind == MASK:
+            pen = QPen(Qt.PenStyle.NoPen)
+        self.setPen(pen)
+        fill = QColor(self._color)
+        fill.setAlphaF(min(1.0, self._opacity + (0.15 if self._selected else 0.0)))
+        self.setBrush(QBrush(fill) if s.kind in (POLYGON, RECTANGLE, CIRCLE) else QBrush(Qt.BrushStyle.NoBrush))
+        if self._marker is not None:
+            self._marker.setPen(QPen(Qt.GlobalColor.white if self._selected else Qt.GlobalColor.black, 1))
+            self._marker.setBrush(QBrush(self._color))
+        if s.kind == MASK:
+            if self._mask is None:
+                self._mask = QGraphicsPixmapItem(self)
+            pm, x0, y0 = _mask_pixmap(s.rle, self._color, min(1.0, self._opacity + (0.2 if self._selected else 0)))
+            self._mask.setPixmap(pm)
+            self._mask.setPos(x0, y0)
+        self._update_handles()
+
+    def _update_handles(self) -> None:
+        for h in self._handles:
+            h.setParentItem(None)
+            if h.scene() is not None:
+                h.scene().removeItem(h)
+        self._handles = []
+        if not self._selected:
+            return
+        r = HANDLE_PX / 2
+        for x, y in self.handle_positions():
+            h = QGraphicsRectItem(-r, -r, 2 * r, 2 * r, self)
+            h.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            h.setPos(float(x), float(y))
+            h.setPen(QPen(Qt.GlobalColor.black, 1))
+            h.setBrush(QBrush(Qt.GlobalColor.white))
+            self._handles.append(h)

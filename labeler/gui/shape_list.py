@@ -1,0 +1,67 @@
+"""The shape list dock: the current image's shapes; select, delete, change class."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QComboBox, QDockWidget, QHBoxLayout, QListWidget, \
+    QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+
+from ..core.shapes import Shape
+from .class_palette import color_icon
+
+
+class ShapeListDock(QDockWidget):
+    selection_changed = Signal(list)  # shape ids
+    delete_requested = Signal()
+    relabel_requested = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Shapes", parent)
+        self.setObjectName("shape_list_dock")
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(2, 2, 2, 2)
+        self.list = QListWidget(body)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        row = QHBoxLayout()
+        self.class_box = QComboBox(body)
+        self.class_box.setToolTip("Change the class of the selected shapes")
+        self.delete_button = QPushButton("Delete", body)
+        row.addWidget(self.class_box, 1)
+        row.addWidget(self.delete_button)
+        lay.addWidget(self.list)
+        lay.addLayout(row)
+        self.setWidget(body)
+        self._ids: list[str] = []
+        self.list.itemSelectionChanged.connect(self._on_selection)
+        self.delete_button.clicked.connect(self.delete_requested.emit)
+        self.class_box.activated.connect(lambda i: self.relabel_requested.emit(self.class_box.itemText(i)))
+
+    def set_classes(self, names: list[str]) -> None:
+        self.class_box.blockSignals(True)
+        self.class_box.clear()
+        self.class_box.addItems(names)
+        self.class_box.blockSignals(False)
+
+    def set_shapes(self, shapes: list[Shape], colors: dict[str, tuple[int, int, int]], selected: list[str]) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        self._ids = [s.id for s in shapes]
+        for s in shapes:
+            item = QListWidgetItem(color_icon(colors.get(s.label, (128, 128, 128))), f"{s.label}  ({s.kind})")
+            item.setData(Qt.ItemDataRole.UserRole, s.id)
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        self.set_selection(selected)
+
+    def set_selection(self, ids: list[str]) -> None:
+        self.list.blockSignals(True)
+        for row, sid in enumerate(self._ids):
+            self.list.item(row).setSelected(sid in ids)
+        self.list.blockSignals(False)
+
+    def selected_ids(self) -> list[str]:
+        return [self._ids[self.list.row(it)] for it in self.list.selectedItems()]
+
+    def _on_selection(self) -> None:
+        self.selection_changed.emit(self.selected_ids())
