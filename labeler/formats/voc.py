@@ -145,8 +145,10 @@ def render_maps(shapes: list[Shape], schema: Schema, height: int, width: int,
         values[s.id] = VOID if cid == schema.ignore_index else cid
     cls = geometry.rasterize([(s, values[s.id]) for s in known], height, width, fill=fill,
                              convention="pil")
-    instances = _instance_keys([s for s in known if values[s.id] not in (VOID, fill if bg else -1)])
-    obj_items = [(s, instances.get(s.id, 0 if values[s.id] != VOID else -1)) for s in known]
+    bg_id = bg.id if bg is not None else None
+    # background shapes paint 0 and void shapes -1 (255 below); every other shape an instance
+    instances = _instance_keys([s for s in known if values[s.id] not in (VOID, bg_id)])
+    obj_items = [(s, instances.get(s.id, -1 if values[s.id] == VOID else 0)) for s in known]
     obj = geometry.rasterize(obj_items, height, width, fill=0, dtype=np.int32, convention="pil")
     visible = [int(v) for v in np.unique(obj) if v > 0]
     if len(visible) >= VOID:

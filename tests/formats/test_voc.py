@@ -81,11 +81,14 @@ def test_shapes_sharing_instance_id_and_class_share_one_object_index(project, tm
 def test_occluded_instance_is_not_numbered(tmp_path):
     noise_image(tmp_path / "p" / "x.png", 5)
     with Project.create(tmp_path / "p", load_preset("voc")) as p:
-        annotate(p, "x.png", [rect("cat", 5, 5, 10, 10), rect("dog", 0, 0, 20, 20, z=2), rect("cow", 25, 5, 30, 9)])
+        annotate(p, "x.png", [rect("cat", 5, 5, 10, 10), rect("dog", 0, 0, 20, 20, z=2), rect("cow", 25, 5, 30, 9),
+                              rect("background", 28, 0, 39, 29, z=9)])
         export(p, tmp_path / "out")
     obj, _, _ = read_png(vroot(tmp_path / "out") / "SegmentationObject" / "x.png")
+    cls, _, _ = read_png(vroot(tmp_path / "out") / "SegmentationClass" / "x.png")
     assert sorted(np.unique(obj).tolist()) == [0, 1, 2]  # the hidden cat leaves no gap
     assert obj[5, 5] == 2 and obj[5, 27] == 1
+    assert cls[5, 28] == obj[5, 28] == 0 and cls[5, 27] == 10  # a background shape erases the cow
 
 
 def test_image_sets_follow_project_splits(project, tmp_path):
@@ -275,11 +278,14 @@ def test_stem_collision_names_both_images(tmp_path):
 def test_import_reports_missing_image_and_keeps_the_rest(project, tmp_path):
     export(project, tmp_path / "out")
     (vroot(tmp_path / "out") / "JPEGImages" / "b.jpg").unlink()
+    (vroot(tmp_path / "out") / "SegmentationClass" / "c.png").write_bytes(b"not a png at all")
     with Project.create(tmp_path / "new") as p2:
         ctx = JobContext()
         voc.import_dataset(tmp_path / "out", p2, ctx)
-        assert ctx.report.done == 2 and "b.jpg" in ctx.report.errors[0]
-        assert [Path(k).name for k in p2.splits["train"]] == ["a.jpg"]
+        assert ctx.report.done == 1 and len(ctx.report.errors) == 2
+        assert "b.jpg" in ctx.report.errors[0] and "c.png" in ctx.report.errors[1]
+        assert [Path(k).name for k in p2.splits["train"]] == ["a.jpg"] and p2.splits["val"] == []
+        assert [Path(k).name for k in p2.image_keys()] == ["a.jpg"]
 
 
 def test_detect_finds_devkit_at_three_levels(project, tmp_path):
@@ -311,4 +317,10 @@ def test_camvid_labels_export_exactly(camvid, tmp_path):
         assert mode == "P"
         np.testing.assert_array_equal(cls, expected)
     assert any((lab == 11).any() for lab in labels.values())  # void really was exercised
+    with Project.create(tmp_path / "back", load_preset("camvid")) as p2:
+        ctx2 = JobContext()
+        voc.import_dataset(tmp_path / "out", p2, ctx2)
+        assert ctx2.report.ok and ctx2.report.done == 5 and not ctx2.report.warnings
+        export(p2, tmp_path / "out2")
+    roundtrip_pngs(tmp_path / "out", tmp_path / "out2")
     assert not list((tmp_path / "p").rglob("*.png"))  # the CamVid images were never copied
