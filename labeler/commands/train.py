@@ -30,6 +30,8 @@ def register(subparsers) -> None:
     p.add_argument("--max-images", type=int, metavar="N", help="train on at most N labelled images")
     p.add_argument("--split", default="train", help="the split to train on (default train)")
     p.add_argument("--scale", type=float, default=0.5, help="compute features at this image scale (default 0.5)")
+    p.add_argument("--sigma-max", type=float, default=16.0,
+                   help="largest feature scale in pixels, at --scale (default 16)")
     p.add_argument("--position", action="store_true",
                    help="use pixel position as a feature (fixed cameras, e.g. street scenes)")
     p.add_argument("--trees", type=int, default=50, help="trees in the forest (default 50)")
@@ -72,10 +74,13 @@ def train_command(args: argparse.Namespace) -> int:
         raise LabelerError("--max-images must be at least 1")
     if not 0 < args.scale <= 4:
         raise LabelerError("--scale must be in (0, 4]")
+    if not args.sigma_max >= 1:
+        raise LabelerError("--sigma-max must be at least 1")
     ctx = job_context(args)
     with open_project(args.project, write=True) as project:
         res = train_pixel(project, split=args.split, max_images=args.max_images,
-                          features=FeatureSettings(scale=args.scale, position=args.position),
+                          features=FeatureSettings(scale=args.scale, position=args.position,
+                                                   sigma_max=args.sigma_max),
                           n_estimators=args.trees, max_samples_per_class=args.samples_per_class,
                           seed=args.seed, ctx=ctx)
     ctx.report.done = len(res.keys)

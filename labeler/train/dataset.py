@@ -11,7 +11,7 @@ Target rules (what a pixel's label is):
   are labelled; the rest are ignore. This is how scribbles and clicks become training data.
 * Area shapes (polygon, rectangle, circle, mask) are painted with :func:`geometry.rasterize`
   (higher z over lower z), then weak labels over them: a scribble is drawn as a stroke of its
-  ``width``, a point as a disc of ``point_radius`` pixels. Area shapes flagged ``weak`` (a box
+  ``width`` (round ends), a point as a disc of ``point_radius`` pixels. Area shapes flagged ``weak`` (a box
   that only says "there is a car here") and lines are not pixel labels and are skipped.
 * Model proposals (``source == "model"``) are not labels until a person accepts them: they count
   only on images marked done/reviewed (the person looked at them and left them there).
@@ -28,6 +28,7 @@ from typing import Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
+import shapely
 
 from ..core import geometry
 from ..core.annotation import ImageAnnotation
@@ -116,16 +117,30 @@ def has_labels(ann: ImageAnnotation) -> bool:
     return bool(label_shapes(ann))
 
 
-def _paint_weak(target: np.ndarray, shape: Shape, value: int, point_radius: int) -> None:
-    pts = np.floor(shape.points).astype(np.int32)
+def _weak_region(shape: Shape, point_radius: float):
+    """A scribble as its stroke (the polyline buffered by half its width, round ends); a point as
+    a disc. Coordinates are continuous: pixel (i, j) covers [i, i+1) x [j, j+1)."""
     if shape.kind == POINT:
-        cv2.circle(target, (int(pts[0, 0]), int(pts[0, 1])), int(point_radius), int(value), -1)
+        return shapely.Point(shape.points[0]).buffer(max(0.5, float(point_radius)))
+    radius = max(0.5, shape.width / 2)
+    pts = shape.points
+    base = shapely.Point(pts[0]) if len(pts) == 1 else shapely.LineString(pts)
+    return base.buffer(radius)
+
+
+def _paint_weak(target: np.ndarray, shape: Shape, value: int, point_radius: float) -> None:
+    h, w = target.shape
+    region = _weak_region(shape, point_radius)
+    bx0, by0, bx1, by1 = region.bounds
+    x0, y0 = max(0, int(np.floor(bx0)) - 1), max(0, int(np.floor(by0)) - 1)
+    x1, y1 = min(w, int(np.ceil(bx1)) + 1), min(h, int(np.ceil(by1)) + 1)
+    if x1 <= x0 or y1 <= y0:
         return
-    thickness = max(1, int(round(shape.width)))
-    if len(pts) == 1:
-        cv2.circle(target, (int(pts[0, 0]), int(pts[0, 1])), max(0, thickness // 2), int(value), -1)
-    else:
-        cv2.polylines(target, [pts.reshape(-1, 1, 2)], False, int(value), thickness=thickness)
+    off = np.array([x0, y0], dtype=np.float64)
+    window = target[y0:y1, x0:x1]
+    for ext, holes in geometry.geometry_to_rings(region):
+        m = geometry.polygon_to_mask(ext - off, [hh - off for hh in holes], y1 - y0, x1 - x0, "coco")
+        window[m] = value
 
 
 def target_for(ann: ImageAnnotation, space: LabelSpace, point_radius: int = POINT_RADIUS
