@@ -1,0 +1,482 @@
+"""Cityscapes: ``leftImg8bit/`` images and ``gtFine/`` polygons with their label PNGs.
+
+Layout (``{split}`` is train / val / test, ``{name}`` is ``{city}_{seq:06}_{frame:06}``)::
+
+    leftImg8bit/{split}/{city}/{name}_leftImg8bit.png
+    gtFine/{split}/{city}/{name}_gtFine_polygons.json      imgHeight, imgWidth, objects[label, polygon]
+    gtFine/{split}/{city}/{name}_gtFine_labelIds.png       uint8 label ids
+    gtFine/{split}/{city}/{name}_gtFine_instanceIds.png    uint16: id*1000+k for hasInstances classes
+    gtFine/{split}/{city}/{name}_gtFine_color.png          RGBA class colours
+    gtFine/{split}/{city}/{name}_gtFine_labelTrainIds.png  uint8 train ids (``train_ids=True``)
+
+Cityscapes draws polygons in file order, later on top, with Pillow's ``ImageDraw.polygon(xy,
+fill=v)`` (the "pil-fill" convention of :mod:`labeler.core.geometry`). The exporter writes the
+shapes in z-order and renders every PNG *from the polygons it wrote*, exactly as
+cityscapesscripts' ``json2labelImg`` / ``json2instanceImg`` would, so the two always agree.
+
+Cityscapes polygons have no holes. A hole is written as paint: after the outer polygon, the hole
+itself with the background label (``unlabeled``), then every object drawn before the shape,
+clipped to the hole (shapely), in its original order, so the hole shows what lay beneath.
+Known losses, all documented here: a thing seen through a hole gets a new instance id there
+(cityscapes numbers instances per polygon), a mask with several parts becomes several instances,
+and the clipped pieces are vector approximations (a pixel or so along the hole's rim).
+
+Mask shapes are vectorised with :func:`labeler.core.geometry.mask_to_polygons` (rings on pixel
+edges), and each ring is then moved half a pixel inwards onto the centres of its boundary pixels,
+which is where Pillow's filler wants it.
+
+Names: an image already called ``{city}_{seq}_{frame}[_leftImg8bit]`` keeps its numbers; any
+other gets ``seq 000000`` and the next free frame number of its city. The mapping from project
+image keys to cityscapes names is written to ``labeler_cityscapes_names.json`` beside ``gtFine``.
+
+Import reads ``gtFine/*/*/*_gtFine_polygons.json`` with the images under ``leftImg8bit``:
+each polygon becomes a polygon shape whose z is its position in the file; the split is the
+folder name; deleted objects are skipped; ``cargroup``-style labels become the class with the
+shape flag ``group``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import shapely
+from PIL import Image, ImageDraw
+from shapely.geometry import Polygon
+
+from ..core import geometry
+from ..core.annotation import ImageAnnotation
+from ..core.errors import FormatError, LabelerError, SchemaError
+from ..core.fileio import atomic_open, safe_join, save_image_atomic, write_json_atomic
+from ..core.images import image_size, read_image
+from ..core.jobs import JobContext
+from ..core.project import Project
+from ..core.schema import LabelClass, Schema, load_preset
+from ..core.shapes import MASK, POLYGON, Shape
+
+IMAGES = "leftImg8bit"
+GT = "gtFine"
+SIDECAR = "labeler_cityscapes_names.json"
+BACKGROUND = "unlabeled"
+GROUP_SUFFIX = "group"
+_NAME_RE = re.compile(r"^(?P<city>[A-Za-z0-9-]+)_(?P<seq>\d{6})_(?P<frame>\d{6})(?:_leftImg8bit)?$")
+_POLY_SUFFIX = "_gtFine_polygons.json"
+
+
+# ------------------------------------------------------------------------ label table
+
+
+@dataclass(frozen=True)
+class _Entry:
+    id: int
+    train_id: int
+    color: tuple[int, int, int]
+    has_instances: bool
+
+
+class LabelTable:
+    """Label name -> ids, as cityscapesscripts' ``name2label``, built from a schema."""
+
+    def __init__(self, schema: Schema) -> None:
+        ignore = schema.ignore_index
+        self.entries = {c.name: self._entry(c, ignore) for c in schema}
+        self.background = schema.background if schema.background in self.entries else BACKGROUND
+        if self.background not in self.entries:
+            self.entries[self.background] = _Entry(ignore, ignore, (0, 0, 0), False)
+
+    @staticmethod
+    def _entry(c: LabelClass, ignore: int) -> _Entry:
+        train = c.train_id if c.train_id is not None else ignore
+        return _Entry(int(c.id), int(train), tuple(int(v) for v in c.color), c.has_instances)
+
+    def lookup(self, label: str) -> tuple[_Entry, bool] | None:
+        """``(entry, is_group)``, reading ``cargroup`` as a group of ``car``; None if unknown."""
+        if label in self.entries:
+            return self.entries[label], False
+        if label.endswith(GROUP_SUFFIX) and label[:-len(GROUP_SUFFIX)] in self.entries:
+            return self.entries[label[:-len(GROUP_SUFFIX)]], True
+        return None
+
+
+def render_label_image(doc: dict, table: LabelTable, encoding: str = "ids") -> np.ndarray:
+    """The label image cityscapesscripts' ``createLabelImage`` draws from a polygons dict.
+
+    ``encoding``: "ids" and "trainIds" give (H, W) uint8, "color" gives (H, W, 4) RGBA uint8.
+    """
+    size = (int(doc["imgWidth"]), int(doc["imgHeight"]))
+    bg = table.entries[table.background]
+    pick = {"ids": lambda e: e.id, "trainIds": lambda e: e.train_id, "color": lambda e: e.color}
+    if encoding not in pick:
+        raise ValueError(f"unknown encoding {encoding!r}; expected ids, trainIds or color")
+    img = Image.new("RGBA" if encoding == "color" else "L", size, pick[encoding](bg))
+    draw = ImageDraw.Draw(img)
+    for obj in doc["objects"]:
+        if obj.get("deleted"):
+            continue
+        found = table.lookup(obj["label"])
+        if found is None:
+            raise FormatError(f"label {obj['label']!r} is not in the label table")
+        entry = found[0]
+        if entry.id < 0:
+            continue
+        draw.polygon([tuple(p) for p in obj["polygon"]], fill=pick[encoding](entry))
+    return np.asarray(img)
+
+
+def render_instance_image(doc: dict, table: LabelTable, encoding: str = "ids") -> np.ndarray:
+    """The instance image of ``createInstanceImage``: id*1000+k for instance classes (k counts
+    that class's polygons in file order, from 0), the plain id otherwise; (H, W) int32."""
+    size = (int(doc["imgWidth"]), int(doc["imgHeight"]))
+    bg = table.entries[table.background]
+    if encoding not in ("ids", "trainIds"):
+        raise ValueError(f"unknown encoding {encoding!r}; expected ids or trainIds")
+    img = Image.new("I", size, bg.id if encoding == "ids" else bg.train_id)
+    draw = ImageDraw.Draw(img)
+    counts: dict[int, int] = {}
+    for obj in doc["objects"]:
+        if obj.get("deleted"):
+            continue
+        found = table.lookup(obj["label"])
+        if found is None:
+            raise FormatError(f"label {obj['label']!r} is not in the label table")
+        entry, is_group = found
+        value = entry.id if encoding == "ids" else entry.train_id
+        if entry.has_instances and not is_group and value != 255:
+            k = counts.get(entry.id, 0)
+            counts[entry.id] = k + 1
+            value = value * 1000 + k
+        if value < 0:
+            continue
+        draw.polygon([tuple(p) for p in obj["polygon"]], fill=value)
+    return np.asarray(img, dtype=np.int32)
+
+
+# ------------------------------------------------------------------- shapes -> polygons
+
+
+def _edge_ring_to_pixel_ring(ring: np.ndarray) -> np.ndarray:
+    """A ring on pixel edges (pixel i spans [i, i+1)) moved half a pixel into its region, onto
+    the centres of the boundary pixels, in Pillow's coordinates (pixel i centred on i)."""
+    p = np.asarray(ring, dtype=np.float64)
+    p = p[np.any(np.abs(np.roll(p, -1, axis=0) - p) > 1e-9, axis=1)]
+    x0, y0 = p.min(axis=0) if len(p) else (0, 0)
+    x1, y1 = p.max(axis=0) if len(p) else (0, 0)
+    if len(p) < 3 or x1 - x0 < 1.5 or y1 - y0 < 1.5:
+        # about one pixel wide: snap every vertex to the pixels the ring spans (Pillow floors)
+        lo = np.floor(np.array([x0, y0]) + 1e-6)
+        return np.clip(np.floor(p), lo, np.maximum(lo, np.ceil(np.array([x1, y1]) - 1e-6) - 1))
+    area2 = np.sum(p[:, 0] * np.roll(p[:, 1], -1) - np.roll(p[:, 0], -1) * p[:, 1])
+    sign = 1.0 if area2 > 0 else -1.0
+
+    def inward(e: np.ndarray) -> np.ndarray:
+        n = np.stack([-e[:, 1], e[:, 0]], axis=1) * sign
+        return n / np.linalg.norm(n, axis=1, keepdims=True)
+
+    n1, n2 = inward(p - np.roll(p, 1, axis=0)), inward(np.roll(p, -1, axis=0) - p)
+    mitre = (n1 + n2) / np.maximum(1.0 + np.sum(n1 * n2, axis=1), 1e-9)[:, None] * 0.5
+    length = np.linalg.norm(mitre, axis=1, keepdims=True)
+    mitre = np.where(length > 0.75, mitre / np.maximum(length, 1e-12) * 0.75, mitre)
+    return p + mitre - 0.5
+
+
+def shape_paint(shape: Shape, height: int, width: int, min_iou: float = 0.99) -> list[tuple[bool, np.ndarray]]:
+    """An area shape as Pillow paint: ``[(True, exterior), (False, hole), ...]`` in pixel
+    coordinates, each exterior followed by its holes."""
+    if shape.kind == MASK:
+        if list(shape.rle["size"]) != [height, width]:
+            raise FormatError(f"mask of size {shape.rle['size']} does not match the image ({height}, {width})")
+        rings, _ = geometry.mask_to_polygons(geometry.rle_decode(shape.rle), min_iou=min_iou)
+        rings = sorted(rings, key=lambda r: -Polygon(r[0]).area)  # islands in holes come last
+        out = []
+        for ext, holes in rings:
+            out.append((True, _edge_ring_to_pixel_ring(ext)))
+            out.extend((False, _edge_ring_to_pixel_ring(h)) for h in holes)
+        return out
+    ext, holes = geometry.outline(shape)
+    return [(True, np.asarray(ext))] + [(False, np.asarray(h)) for h in holes]
+
+
+def _num(v: float) -> int | float:
+    r = round(float(v), 3)
+    return int(r) if r == int(r) else r
+
+
+def _region(ring: list) -> Polygon | None:
+    if len(ring) < 3:
+        return None
+    poly = Polygon(ring)
+    if not poly.is_valid:
+        poly = shapely.make_valid(poly)
+    return None if poly.is_empty or poly.area <= 0 else poly
+
+
+def _pieces(geom) -> list[Polygon]:
+    if isinstance(geom, Polygon):
+        return [geom] if geom.area > 0 else []
+    return [p for g in getattr(geom, "geoms", []) for p in _pieces(g)]
+
+
+def build_objects(shapes: list[Shape], table: LabelTable, height: int, width: int, *,
+                  label_map: dict | None = None, min_iou: float = 0.99,
+                  warn=lambda msg: None) -> list[dict]:
+    """The cityscapes ``objects`` list for an image's shapes, in painting order."""
+    label_map = label_map or {}
+    objects: list[dict] = []
+    regions: list[Polygon | None] = []  # shapely region of each object, for clipping into holes
+
+    def add(label: str, ring) -> None:
+        pts = [[_num(x), _num(y)] for x, y in np.asarray(ring).tolist()]
+        objects.append({"label": label, "polygon": pts})
+        regions.append(_region(pts))
+
+    for shape in geometry.z_sorted(s for s in shapes if s.is_area):
+        label = label_map.get(shape.label, shape.label)
+        found = table.lookup(label)
+        if found is None:
+            warn(f"shape of class {shape.label!r}: {label!r} is not in the label table; left out")
+            continue
+        if shape.flags.get(GROUP_SUFFIX) and found[0].has_instances and not found[1]:
+            label += GROUP_SUFFIX
+        beneath = len(objects)
+        for is_fill, ring in shape_paint(shape, height, width, min_iou):
+            if is_fill:
+                add(label, ring)
+                continue
+            add(table.background, ring)  # the hole, then what lay beneath it, clipped to it
+            hole = regions[-1]
+            if hole is None:
+                continue
+            for i in range(beneath):
+                region = regions[i]
+                if region is None or not region.intersects(hole):
+                    continue
+                for piece in _pieces(region.intersection(hole)):
+                    add(objects[i]["label"], np.asarray(piece.exterior.coords)[:-1])
+    return objects
+
+
+# ------------------------------------------------------------------------------ export
+
+
+def _safe_part(text: str, default: str) -> str:
+    """A city or split name usable in cityscapes file names (no '_', no path characters)."""
+    clean = re.sub(r"[^A-Za-z0-9-]+", "-", str(text)).strip("-")
+    return clean or default
+
+
+def assign_names(keys: list[str], city: str | None = None) -> dict[str, tuple[str, str]]:
+    """``key -> (city, "{city}_{seq}_{frame}")``; names that follow the pattern are kept, the
+    others numbered with seq 000000 and the next free frame number of their city."""
+    out: dict[str, tuple[str, str]] = {}
+    used: set[str] = set()
+    pending = []
+    for key in sorted(keys):
+        m = _NAME_RE.match(PurePosixPath(key).stem)
+        if m and (city is None or _safe_part(city, "city") == m["city"]):
+            name = f"{m['city']}_{m['seq']}_{m['frame']}"
+            if name not in used:
+                used.add(name)
+                out[key] = (m["city"], name)
+                continue
+        pending.append(key)
+    next_frame: dict[str, int] = {}
+    for key in pending:
+        c = _safe_part(city or PurePosixPath(key).parent.name, "city")
+        frame = next_frame.get(c, 0)
+        while f"{c}_000000_{frame:06d}" in used:
+            frame += 1
+        name = f"{c}_000000_{frame:06d}"
+        used.add(name)
+        next_frame[c] = frame + 1
+        out[key] = (c, name)
+    return out
+
+
+def _write_png(path: Path, array: np.ndarray) -> None:
+    save_image_atomic(path, Image.fromarray(array))
+
+
+def _copy_image(src: Path, dst: Path) -> None:
+    if src.suffix.lower() == ".png":
+        with open(src, "rb") as fin, atomic_open(dst, "wb") as fout:
+            shutil.copyfileobj(fin, fout)
+    else:
+        save_image_atomic(dst, Image.fromarray(read_image(src, "RGB")))
+
+
+def export_dataset(project: Project, out, ctx: JobContext | None = None, split: str | None = None, *,
+                   city: str | None = None, train_ids: bool = False, schema: Schema | str | None = None,
+                   label_map: dict | None = None, min_iou: float = 0.99, **options) -> None:
+    """Write the project (or one split) as a Cityscapes ``gtFine`` + ``leftImg8bit`` tree.
+
+    ``city``: one city name for every image (default: each image's folder name).
+    ``train_ids``: also write ``_gtFine_labelTrainIds.png``.
+    ``schema``: the label table for ids and colours (a Schema or preset name; default the
+    project's). ``label_map``: project class name -> table class name.
+    ``min_iou``: fidelity asked of the mask vectoriser.
+    Images without an annotation file are skipped; images in no split go to ``train``.
+    """
+    ctx = ctx or JobContext()
+    if options:
+        raise TypeError(f"cityscapes export takes no options {sorted(options)}")
+    if isinstance(schema, str):
+        schema = load_preset(schema)
+    table = LabelTable(schema or project.schema)
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    keys = [k for k in project.keys_in_split(split) if project.has_annotation(k)]
+    names = assign_names(keys, city)
+    mapping: dict[str, str] = {}
+    for key in ctx.track(keys, len(keys), "cityscapes export"):
+        try:
+            part = _safe_part(split if split not in (None, "trainval") else (project.split_of(key) or "train"),
+                              "train")
+            c, name = names[key]
+            _export_one(project, key, out, f"{part}/{c}/{name}", table, label_map, min_iou, train_ids, ctx)
+            mapping[key] = f"{IMAGES}/{part}/{c}/{name}_{IMAGES}.png"
+        except (LabelerError, OSError, ValueError) as e:
+            msg = str(e)
+            ctx.problem(msg if key in msg else f"{key}: {msg}")
+            continue
+        ctx.report.done += 1
+    write_json_atomic(out / SIDECAR, {"images": mapping})
+    ctx.report.outputs["folder"] = str(out)
+
+
+def _export_one(project: Project, key: str, out: Path, stem: str, table: LabelTable, label_map, min_iou: float,
+                train_ids: bool, ctx: JobContext) -> None:
+    src = project.image_path(key)
+    if not src.is_file():
+        raise LabelerError(f"{src}: image not found")
+    ann, problems = project.load_with_problems(key)
+    for p in problems:
+        ctx.report.warn(p)
+    objects = build_objects(ann.shapes, table, ann.height, ann.width, label_map=label_map, min_iou=min_iou,
+                            warn=lambda msg: ctx.report.warn(f"{key}: {msg}"))
+    doc = {"imgHeight": ann.height, "imgWidth": ann.width, "objects": objects}
+    instances = render_instance_image(doc, table, "ids")
+    if instances.max(initial=0) > 65535 or instances.min(initial=0) < 0:
+        raise LabelerError(f"{key}: instance ids do not fit a 16-bit PNG (too many instances of one class)")
+    labels = render_label_image(doc, table, "ids")
+    gt = PurePosixPath(GT) / stem
+    _copy_image(src, safe_join(out, f"{IMAGES}/{stem}_{IMAGES}.png"))
+    write_json_atomic(safe_join(out, f"{gt}{_POLY_SUFFIX}"), doc)
+    _write_png(safe_join(out, f"{gt}_gtFine_labelIds.png"), labels)
+    _write_png(safe_join(out, f"{gt}_gtFine_instanceIds.png"), instances.astype(np.uint16))
+    _write_png(safe_join(out, f"{gt}_gtFine_color.png"), render_label_image(doc, table, "color"))
+    if train_ids:
+        _write_png(safe_join(out, f"{gt}_gtFine_labelTrainIds.png"), render_label_image(doc, table, "trainIds"))
+
+
+# ------------------------------------------------------------------------------ import
+
+
+def _root_of(path: Path) -> Path:
+    return path.parent if path.name == GT else path
+
+
+def _polygon_files(root: Path) -> list[Path]:
+    return sorted((root / GT).glob(f"*/*/*{_POLY_SUFFIX}"))
+
+
+def detect(path) -> bool:
+    """A folder holding ``gtFine/{split}/{city}/*_gtFine_polygons.json`` (or that gtFine)."""
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    gt = _root_of(path) / GT
+    return gt.is_dir() and next(iter(gt.glob(f"*/*/*{_POLY_SUFFIX}")), None) is not None
+
+
+def _parse_objects(doc, json_path: Path, ctx: JobContext) -> list[Shape]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("objects"), list):
+        raise FormatError(f"{json_path}: not a cityscapes polygons file (no 'objects' list)")
+    shapes = []
+    for i, obj in enumerate(doc["objects"]):
+        if not isinstance(obj, dict):
+            ctx.report.warn(f"{json_path}: object {i} is not a JSON object; skipped")
+            continue
+        if obj.get("deleted"):
+            continue
+        label = obj.get("label")
+        try:
+            if not isinstance(label, str) or not label:
+                raise ValueError("no label")
+            pts = np.asarray(obj.get("polygon"), dtype=np.float64)
+            flags = {}
+            if label.endswith(GROUP_SUFFIX) and len(label) > len(GROUP_SUFFIX):
+                label, flags = label[:-len(GROUP_SUFFIX)], {GROUP_SUFFIX: True}
+            shapes.append(Shape(POLYGON, label, pts, z=i, source="import", flags=flags))
+        except (ValueError, TypeError) as e:
+            ctx.report.warn(f"{json_path}: object {i} ({label!r}) skipped: {e}")
+    return shapes
+
+
+def _extend_schema(project: Project, labels: list[str]) -> None:
+    if not len(project.schema) and labels:
+        preset = load_preset("cityscapes")
+        project.schema = Schema(list(preset.classes), name=preset.name, ignore_index=preset.ignore_index,
+                                background=preset.background, extra=dict(preset.extra))
+        return
+    preset = None
+    for label in labels:
+        if label in project.schema:
+            continue
+        preset = preset or load_preset("cityscapes")
+        known = preset.get(label)
+        if known is not None and all(c.id != known.id for c in project.schema):
+            project.schema.classes.append(known)
+        else:
+            project.schema.add(label, is_thing=known.is_thing if known else True)
+
+
+def _import_one(json_path: Path, root: Path, project: Project, ctx: JobContext) -> None:
+    rel = json_path.relative_to(root / GT)
+    split, city_dir = rel.parts[0], rel.parts[1]
+    stem = json_path.name[:-len(_POLY_SUFFIX)]
+    image = root / IMAGES / split / city_dir / f"{stem}_{IMAGES}.png"
+    if not image.is_file():
+        raise LabelerError(f"{json_path}: its image {image} is not there")
+    try:
+        doc = json.loads(json_path.read_text("utf-8"))
+    except UnicodeDecodeError:
+        raise FormatError(f"{json_path}: not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{json_path}: corrupt JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    shapes = _parse_objects(doc, json_path, ctx)
+    w, h = image_size(image)
+    if (doc.get("imgWidth"), doc.get("imgHeight")) != (w, h):
+        ctx.report.warn(f"{json_path}: imgWidth x imgHeight {doc.get('imgWidth')} x {doc.get('imgHeight')} "
+                        f"does not match the image ({w} x {h}); using the image's size")
+    _extend_schema(project, list(dict.fromkeys(s.label for s in shapes)))
+    key = project.add_images([image.resolve()])[0]
+    for keys in project.splits.values():
+        if key in keys:
+            keys.remove(key)
+    project.splits.setdefault(split, []).append(key)
+    project.save_annotation(key, ImageAnnotation(image_path="", width=w, height=h, shapes=shapes))
+    ctx.report.done += 1
+
+
+def import_dataset(src, project: Project, ctx: JobContext | None = None, **options) -> None:
+    """Read a Cityscapes tree (the folder holding gtFine/ and leftImg8bit/) into ``project``."""
+    ctx = ctx or JobContext()
+    if options:
+        raise TypeError(f"cityscapes import takes no options {sorted(options)}")
+    root = _root_of(Path(src).resolve())
+    files = _polygon_files(root)
+    if not files:
+        raise FormatError(f"{root}: no {GT}/<split>/<city>/*{_POLY_SUFFIX} files")
+    for json_path in ctx.track(files, len(files), "cityscapes import"):
+        try:
+            _import_one(json_path, root, project, ctx)
+        except (LabelerError, SchemaError, OSError, ValueError) as e:
+            msg = str(e)
+            ctx.problem(msg if str(json_path) in msg else f"{json_path}: {msg}")
+    for keys in project.splits.values():
+        keys.sort()
+    project.save()
