@@ -115,6 +115,21 @@ def _accepts(func, name: str) -> bool:
     return name in params
 
 
+def _call_format(func, what: str, options: dict, *args, **kwargs):
+    """Call a format's import/export; an option it does not take is a usage error, not a crash."""
+    params = inspect.signature(func).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(options) - set(params))
+        if unknown:
+            raise LabelerError(f"{what} takes no option {', '.join(unknown)}")
+    try:
+        return func(*args, **kwargs, **options)
+    except TypeError as e:
+        if not options:
+            raise
+        raise LabelerError(f"{what}: {e}") from None
+
+
 def import_command(args: argparse.Namespace) -> int:
     fmt = load_format(args.format, "import_dataset")
     options = parse_options(args.option)
@@ -142,7 +157,7 @@ def import_command(args: argparse.Namespace) -> int:
                 options["schema"] = args.classes  # the format maps raw indices through it
             else:
                 _apply_classes(project, args.classes)
-        fmt.import_dataset(src, project, ctx, **options)
+        _call_format(fmt.import_dataset, f"import {args.format}", options, src, project, ctx)
         project.refresh()
         keys = project.image_keys()
         if ratios is not None:
@@ -176,7 +191,7 @@ def export_command(args: argparse.Namespace) -> int:
     with open_project(args.project, write=False) as project:
         if args.split is not None:
             project.keys_in_split(args.split)  # an unknown split is an error before anything is written
-        fmt.export_dataset(project, out, ctx, split=args.split, **options)
+        _call_format(fmt.export_dataset, f"export {args.format}", options, project, out, ctx, split=args.split)
     print(f"exported {args.format} to {out}", file=sys.stdout)
     print_report(ctx.report, f"export {args.format}")
     return 0 if ctx.report.ok else 1

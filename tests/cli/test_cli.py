@@ -146,6 +146,45 @@ def test_export_one_split_and_an_unknown_split(capsys, dataset, tmp_path):
     assert not (tmp_path / "o2").exists()
 
 
+def _labelme_folder(folder, n=3):
+    folder.mkdir()
+    for i in range(n):
+        Image.new("RGB", (W, H), (i * 40, 0, 0)).save(folder / f"pic{i}.png")
+        shapes = [{"label": "cat", "points": [[4, 4], [30, 4], [30, 20], [4, 20]], "shape_type": "polygon",
+                   "group_id": None, "flags": {}, "description": ""},
+                  {"label": "dog", "points": [[40, 10], [60, 40]], "shape_type": "rectangle",
+                   "group_id": None, "flags": {}, "description": ""}]
+        d = {"version": "5.5.0", "flags": {}, "shapes": shapes, "imagePath": f"pic{i}.png", "imageData": None,
+             "imageHeight": H, "imageWidth": W}
+        (folder / f"pic{i}.json").write_text(json.dumps(d), encoding="utf-8")
+
+
+def test_labelme_import_with_a_preset_then_coco_export(capsys, tmp_path):
+    needs_format("labelme")
+    needs_format("coco")
+    from pycocotools.coco import COCO
+
+    _labelme_folder(tmp_path / "lm")
+    rc, out, err = run(capsys, "import", "labelme", tmp_path / "lm", "--project", tmp_path / "p",
+                       "--classes", "voc", "-q")
+    assert rc == 0, err
+    with Project.open(tmp_path / "p", read_only=True) as p:
+        assert len(p.image_keys()) == 3
+        assert p.schema.by_name("cat").id == 8 and len(p.schema) == 21  # VOC ids kept
+    rc, out, err = run(capsys, "export", "coco", "--project", tmp_path / "p", "--out", tmp_path / "o",
+                       "-o", "copy_images=true", "-q")
+    assert rc == 0, err
+    (ann_file,) = (tmp_path / "o" / "annotations").glob("*.json")
+    coco = COCO(str(ann_file))
+    assert len(coco.getImgIds()) == 3 and len(coco.getAnnIds()) == 6
+    assert {coco.loadCats(a["category_id"])[0]["name"] for a in coco.loadAnns(coco.getAnnIds())} == {"cat", "dog"}
+    assert coco.getCatIds(catNms=["cat"]) == [8]
+    assert len([p for p in (tmp_path / "o").rglob("*.png")]) == 3  # copy_images=true reached the exporter
+    # an option the format does not take is a one-line usage error
+    rc, _, err = run(capsys, "import", "labelme", tmp_path / "lm", "--project", tmp_path / "p", "-o", "bogus=1")
+    assert rc == 1 and len(error_lines(err)) == 1 and "bogus" in err
+
+
 def test_progress_bar_goes_to_stderr(capsys, dataset, tmp_path):
     needs_format("mask-png")
     rc, out, err = run(capsys, "import", "mask-png", "--images", dataset.root / "images", "--masks",
