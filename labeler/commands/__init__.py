@@ -110,10 +110,11 @@ def load_format(name: str, operation: str) -> ModuleType:
 
 
 def open_project(path: str | Path, write: bool) -> Project:
-    """Open an existing project folder; for writing, refuse one another process holds."""
+    """Open a project folder, or a plain folder of images / labelme JSONs as one (as the window
+    does); for writing, refuse a project another process holds."""
     path = Path(path)
-    if not (path / PROJECT_FILE).is_file() and not (path.is_file() and path.name == PROJECT_FILE):
-        raise ProjectError(f"{path}: no {PROJECT_FILE} here (not a labeler project)")
+    if not path.is_dir() and not (path.is_file() and path.name == PROJECT_FILE):
+        raise ProjectError(f"{path}: no such folder (give a project folder or a folder of images)")
     proj = Project.open(path, read_only=not write)
     if write and proj.read_only:
         proj.close()

@@ -222,8 +222,23 @@ def test_missing_source_and_missing_project(capsys, tmp_path):
     needs_format("labelme")
     rc, _, err = run(capsys, "import", "labelme", tmp_path / "nowhere", "--project", tmp_path / "p")
     assert rc == 1 and "nowhere: no such file or folder" in err
-    rc, _, err = run(capsys, "stats", "--project", tmp_path / "empty")
-    assert rc == 1 and "not a labeler project" in err
+    rc, _, err = run(capsys, "stats", "--project", tmp_path / "nofolder")
+    assert rc == 1 and "nofolder: no such folder" in err
+
+
+def test_stats_and_validate_on_a_plain_labelme_folder(capsys, tmp_path):
+    _labelme_folder(tmp_path / "lm")
+    rc, out, err = run(capsys, "stats", "--project", tmp_path / "lm", "--json", "-q")
+    assert rc == 0, err
+    stats = json.loads(out)
+    assert stats["images"] == 3 and stats["shapes"] == {"polygon": 3, "rectangle": 3}
+    assert stats["classes"]["cat"]["pixels"] == 3 * 26 * 16  # "coco" pixel edges: 26 x 16 square
+    assert run(capsys, "validate", "--project", tmp_path / "lm", "-q")[0] == 0
+    _add_raw_shapes(tmp_path / "lm" / "pic1.json", [{"label": "cat", "points": [[1, 1]], "shape_type": "polygon"}])
+    rc, out, _ = run(capsys, "validate", "--project", tmp_path / "lm", "-q")
+    assert rc == 1 and out.count("\n") == 1 and "pic1.json" in out and "at least 3 points" in out
+    # reading never writes a project file into the user's folder
+    assert not (tmp_path / "lm" / PROJECT_FILE).exists()
 
 
 def test_corrupt_project_file_one_line_error(capsys, dataset, tmp_path):
@@ -428,9 +443,11 @@ def test_console_script_and_no_qt_for_data_commands(tmp_path):
     assert res.returncode == 0, res.stderr
     for command in ("import", "export", "split", "stats", "validate", "demo"):
         assert command in res.stdout
-    code = ("import sys; from labeler.cli import main; rc = main(['stats', '--project', sys.argv[1]]); "
-            "print('qt' if any(m.startswith('PySide6') for m in sys.modules) else 'no-qt', rc)")
-    res = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+    _labelme_folder(tmp_path / "lm")
+    code = ("import sys; from labeler.cli import main; "
+            "rcs = [main([c, '--project', sys.argv[1], '-q']) for c in ('stats', 'validate')]; "
+            "print('qt' if any(m.startswith('PySide6') for m in sys.modules) else 'no-qt', *rcs)")
+    res = subprocess.run([sys.executable, "-c", code, str(tmp_path / "lm")], capture_output=True, text=True,
                          timeout=120, cwd=ROOT)
-    assert res.stdout.split() == ["no-qt", "1"], res.stdout + res.stderr
-    assert res.stderr.strip().startswith("labeler: error:")
+    assert res.stdout.splitlines()[-1].split() == ["no-qt", "0", "0"], res.stdout + res.stderr
+    assert "images      3" in res.stdout
