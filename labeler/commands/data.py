@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import LabelerError, ProjectError
-from ..core.project import PROJECT_FILE, Project
+from ..core.project import LOCK_FILE, PROJECT_FILE, Project
 from ..core.schema import Schema, load_schema
 from ..core.splits import parse_ratios, split_by_ratio, split_from_lists
 from ..formats.registry import FORMATS
@@ -149,7 +149,39 @@ def import_command(args: argparse.Namespace) -> int:
     lists = parse_assignments(args.split_lists, "--split-lists") if args.split_lists else None
     if ratios is not None and lists is not None:
         raise LabelerError("give --split-ratios or --split-lists, not both")
+    if args.classes:
+        load_schema(args.classes)  # a bad preset name or file fails before anything is created
     ctx = job_context(args)
+    root = Path(args.project)
+    fresh_dir, fresh = not root.exists(), not (root / PROJECT_FILE).exists()
+    try:
+        _import_into(args, fmt, options, src, ratios, lists, ctx)
+    except BaseException:
+        if fresh:
+            _remove_unused_project(root, fresh_dir)
+        raise
+    print_report(ctx.report, f"import {args.format}")
+    return 0 if ctx.report.ok else 1
+
+
+def _remove_unused_project(root: Path, remove_dir: bool) -> None:
+    """After a failed import into a project it had just created, take the empty project away
+    again; anything the import managed to write is kept."""
+    leftovers = {p.name for p in root.iterdir()} if root.is_dir() else set()
+    if not leftovers <= {PROJECT_FILE, LOCK_FILE, "annotations"}:
+        return
+    ann = root / "annotations"
+    if ann.is_dir() and any(ann.iterdir()):
+        return
+    for name in (PROJECT_FILE, LOCK_FILE):
+        (root / name).unlink(missing_ok=True)
+    if ann.is_dir():
+        ann.rmdir()
+    if remove_dir:
+        root.rmdir()
+
+
+def _import_into(args, fmt, options, src, ratios, lists, ctx) -> None:
     with _open_or_create(args.project) as project:
         before = set(project.image_keys())
         if args.classes:
@@ -168,8 +200,6 @@ def import_command(args: argparse.Namespace) -> int:
         added = len(set(keys) - before)
         print(f"{project.root}: {added} images added, {len(keys)} in the project, "
               f"{len(project.schema)} classes" + _splits_text(project), file=sys.stdout)
-    print_report(ctx.report, f"import {args.format}")
-    return 0 if ctx.report.ok else 1
 
 
 def _splits_text(project: Project) -> str:

@@ -218,6 +218,20 @@ def test_unknown_format_is_a_clear_error(capsys, dataset, tmp_path):
     assert rc == 1 and "unknown format" in err
 
 
+def test_failed_import_leaves_no_empty_project(capsys, dataset, tmp_path):
+    needs_format("mask-png")
+    rc, _, err = run(capsys, "import", "mask-png", "--images", dataset.root / "images", "--masks",
+                     dataset.root / "masks", "--project", tmp_path / "p")  # no --classes
+    assert rc == 1 and len(error_lines(err)) == 1 and "schema" in err
+    assert not (tmp_path / "p").exists()
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "notes.txt").write_text("mine")
+    rc, _, err = run(capsys, "import", "mask-png", "--images", dataset.root / "images", "--masks",
+                     dataset.root / "masks", "--project", tmp_path / "keep", "--classes", "no-such-preset")
+    assert rc == 1 and "no preset named 'no-such-preset'" in err
+    assert sorted(p.name for p in (tmp_path / "keep").iterdir()) == ["notes.txt"]
+
+
 def test_missing_source_and_missing_project(capsys, tmp_path):
     needs_format("labelme")
     rc, _, err = run(capsys, "import", "labelme", tmp_path / "nowhere", "--project", tmp_path / "p")
