@@ -10,10 +10,11 @@ from __future__ import annotations
 import zlib
 from typing import Sequence
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
+from ..core.events import Signal
 from ..core.document import Document
 from ..core.errors import InvalidShapeError
 from ..core.schema import Schema, default_color
@@ -26,13 +27,13 @@ WHEEL_STEP = 1.15  # zoom factor per wheel notch (120 units)
 
 
 class Canvas(QGraphicsView):
-    cursor_moved = Signal(float, float)  # image coordinates
-    zoom_changed = Signal(float)  # 1.0 = one image pixel per screen pixel
-    selection_changed = Signal(list)  # shape ids
-    message = Signal(str)  # a one-line note for the status bar
-
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        # plain-callback signals (labeler.core.events), the same kind the document emits
+        self.cursor_moved = Signal()  # (float, float) image coordinates
+        self.zoom_changed = Signal()  # (float) 1.0 = one image pixel per screen pixel
+        self.selection_changed = Signal()  # (list) shape ids
+        self.message = Signal()  # (str) a one-line note for the status bar
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)

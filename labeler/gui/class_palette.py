@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QDockWidget, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from ..core.events import Signal
 from ..core.schema import Schema
 
 
@@ -16,12 +17,12 @@ def color_icon(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
 
 
 class ClassPaletteDock(QDockWidget):
-    class_selected = Signal(str)
-    visibility_changed = Signal(str, bool)
-    class_added = Signal(str)
-
     def __init__(self, parent=None) -> None:
         super().__init__("Classes", parent)
+        # plain-callback signals (labeler.core.events), the same kind the document emits
+        self.class_selected = Signal()  # (str)
+        self.visibility_changed = Signal()  # (str, bool)
+        self.class_added = Signal()  # (str)
         self.setObjectName("class_palette_dock")
         body = QWidget(self)
         lay = QVBoxLayout(body)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from ..core.events import Signal
 
 STATUS_TEXT = {"new": "new", "in_progress": "in progress", "done": "done", "reviewed": "reviewed",
                "unreadable": "unreadable"}
@@ -14,10 +16,10 @@ DONE = ("done", "reviewed")
 
 
 class FileListDock(QDockWidget):
-    image_activated = Signal(int)  # index into the project's key list
-
     def __init__(self, parent=None) -> None:
         super().__init__("Files", parent)
+        # plain-callback signals (labeler.core.events), the same kind the document emits
+        self.image_activated = Signal()  # (int) index into the project's key list
         self.setObjectName("file_list_dock")
         body = QWidget(self)
         lay = QVBoxLayout(body)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QImage
 
+from ..core.events import Signal
 from ..core.annotation import ImageAnnotation
 from ..core.document import Document
 from ..core.errors import LabelerError
@@ -31,14 +32,14 @@ def to_qimage(rgb: np.ndarray) -> QImage:
 
 
 class LabelingSession(QObject):
-    image_opened = Signal(str)  # key
-    status_changed = Signal(str, str)  # key, status
-    saved = Signal(str)  # key
-    message = Signal(str)  # one-line note for the user
-    dirty_changed = Signal(bool)
-
     def __init__(self, project: Project, autosave_s: float | None = None, parent=None) -> None:
         super().__init__(parent)
+        # plain-callback signals (labeler.core.events), the same kind the document emits
+        self.image_opened = Signal()  # (str) key
+        self.status_changed = Signal()  # (str, str) key, status
+        self.saved = Signal()  # (str) key
+        self.message = Signal()  # (str) one-line note for the user
+        self.dirty_changed = Signal()  # (bool)
         self.project = project
         self.keys = project.image_keys()
         self.index = -1

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QDockWidget, QHBoxLayout, QListWidget, \
     QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
+from ..core.events import Signal
 from ..core.shapes import Shape
 from .class_palette import color_icon
 
 
 class ShapeListDock(QDockWidget):
-    selection_changed = Signal(list)  # shape ids
-    delete_requested = Signal()
-    relabel_requested = Signal(str)
-
     def __init__(self, parent=None) -> None:
         super().__init__("Shapes", parent)
+        # plain-callback signals (labeler.core.events), the same kind the document emits
+        self.selection_changed = Signal()  # (list) shape ids
+        self.delete_requested = Signal()
+        self.relabel_requested = Signal()  # (str)
         self.setObjectName("shape_list_dock")
         body = QWidget(self)
         lay = QVBoxLayout(body)
@@ -34,7 +35,7 @@ class ShapeListDock(QDockWidget):
         self.setWidget(body)
         self._ids: list[str] = []
         self.list.itemSelectionChanged.connect(self._on_selection)
-        self.delete_button.clicked.connect(self.delete_requested.emit)
+        self.delete_button.clicked.connect(lambda _checked=False: self.delete_requested.emit())
         self.class_box.activated.connect(lambda i: self.relabel_requested.emit(self.class_box.itemText(i)))
 
     def set_classes(self, names: list[str]) -> None:
