@@ -1,6 +1,7 @@
 """Model commands: train, predict, evaluate.
 
     labeler train --project DIR --arch pixel [--max-images N] [--split train] [--scale S] [--position]
+    labeler train --project DIR --arch unet [--encoder resnet18] [--epochs N] [--device cuda] ...
     labeler predict --project DIR --model RUN [--out DIR] [--split NAME] [--top N]
     labeler evaluate --project DIR --model RUN [--split val] [--json FILE]
 
@@ -25,8 +26,9 @@ def register(subparsers) -> None:
                               description="Train a model on the labelled images (dense masks, scribbles, points) "
                                           "of the train split; prints the run folder it writes.")
     p.add_argument("--project", required=True, metavar="DIR")
-    p.add_argument("--arch", default="pixel", choices=["pixel"],
-                   help="pixel: random forest on multiscale pixel features (default)")
+    p.add_argument("--arch", default="pixel", choices=["pixel", "unet", "fpn", "deeplabv3plus"],
+                   help="pixel: random forest on multiscale pixel features (default); unet, fpn, "
+                        "deeplabv3plus: a segmentation network (segmentation-models-pytorch)")
     p.add_argument("--max-images", type=int, metavar="N", help="train on at most N labelled images")
     p.add_argument("--split", default="train", help="the split to train on (default train)")
     p.add_argument("--scale", type=float, default=0.5, help="compute features at this image scale (default 0.5)")
@@ -38,6 +40,17 @@ def register(subparsers) -> None:
     p.add_argument("--samples-per-class", type=int, default=20_000, metavar="N",
                    help="training pixels kept per class (default 20000)")
     p.add_argument("--seed", type=int, default=0)
+    deep = p.add_argument_group("network options (--arch unet, fpn, deeplabv3plus)")
+    deep.add_argument("--encoder", default="resnet18", help="encoder name in segmentation-models-pytorch")
+    deep.add_argument("--encoder-weights", metavar="NAME",
+                      help="pretrained encoder weights, e.g. imagenet (downloaded by smp on first use)")
+    deep.add_argument("--encoder-depth", type=int, default=5, choices=range(3, 6), metavar="3-5")
+    deep.add_argument("--decoder-width", type=int, default=256, metavar="C")
+    deep.add_argument("--epochs", type=int, default=30)
+    deep.add_argument("--batch-size", type=int, default=4)
+    deep.add_argument("--lr", type=float, default=1e-3)
+    deep.add_argument("--crop", type=int, default=256, help="training crop size in pixels (default 256)")
+    deep.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
     add_job_options(p)
     p.set_defaults(func=train_command)
 
@@ -68,7 +81,7 @@ def register(subparsers) -> None:
 
 def train_command(args: argparse.Namespace) -> int:
     from ..train.pixel_classifier import FeatureSettings
-    from ..train.trainer import train_pixel
+    from ..train.trainer import train_deep, train_pixel
 
     if args.max_images is not None and args.max_images < 1:
         raise LabelerError("--max-images must be at least 1")
@@ -77,12 +90,31 @@ def train_command(args: argparse.Namespace) -> int:
     if not args.sigma_max >= 1:
         raise LabelerError("--sigma-max must be at least 1")
     ctx = job_context(args)
+    if args.arch != "pixel":
+        return _train_deep(args, ctx, train_deep)
     with open_project(args.project, write=True) as project:
         res = train_pixel(project, split=args.split, max_images=args.max_images,
                           features=FeatureSettings(scale=args.scale, position=args.position,
                                                    sigma_max=args.sigma_max),
                           n_estimators=args.trees, max_samples_per_class=args.samples_per_class,
                           seed=args.seed, ctx=ctx)
+    ctx.report.done = len(res.keys)
+    print_report(ctx.report, "train")
+    print(res.run_dir)
+    return 0
+
+
+def _train_deep(args: argparse.Namespace, ctx, train_deep) -> int:
+    from ..train.deep import DeepSettings
+
+    if args.epochs < 1 or args.batch_size < 1 or args.crop < 32 or not args.lr > 0:
+        raise LabelerError("--epochs and --batch-size must be at least 1, --crop at least 32, --lr above 0")
+    settings = DeepSettings(arch=args.arch, encoder=args.encoder, encoder_weights=args.encoder_weights,
+                            encoder_depth=args.encoder_depth, decoder_width=args.decoder_width,
+                            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, crop=args.crop,
+                            seed=args.seed, device=args.device)
+    with open_project(args.project, write=True) as project:
+        res = train_deep(project, settings, split=args.split, max_images=args.max_images, ctx=ctx)
     ctx.report.done = len(res.keys)
     print_report(ctx.report, "train")
     print(res.run_dir)

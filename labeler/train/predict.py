@@ -24,7 +24,6 @@ from ..core.images import read_image
 from ..core.jobs import JobContext
 from ..core.shapes import MASK, Shape
 from .dataset import DENSE_STATUSES, has_labels
-from .pixel_classifier import PixelClassifier
 
 #: a predicted class region smaller than this many pixels is not proposed
 MIN_PROPOSAL_PIXELS = 16
@@ -91,10 +90,11 @@ class PredictResult:
                       key=lambda kv: (-kv[1], kv[0]))
 
 
-def predict_project(project, model: PixelClassifier, keys: Iterable[str] | None = None, *,
+def predict_project(project, model, keys: Iterable[str] | None = None, *,
                     out_dir: str | Path | None = None, write_proposals: bool = True,
                     min_pixels: int = MIN_PROPOSAL_PIXELS, ctx: JobContext | None = None) -> PredictResult:
-    """Predict every image in ``keys`` (all images by default).
+    """Predict every image in ``keys`` (all images by default) with ``model`` (anything with
+    ``class_names`` and ``predict(image) -> (labels, confidence, uncertainty)``).
 
     Proposals go into the annotations of images not marked done/reviewed; with ``out_dir`` one
     index PNG per image is written there. Bad images are reported through ``ctx`` and skipped.
@@ -134,7 +134,7 @@ def predict_project(project, model: PixelClassifier, keys: Iterable[str] | None 
     return result
 
 
-def rank_unlabelled(project, model: PixelClassifier, keys: Iterable[str] | None = None,
+def rank_unlabelled(project, model, keys: Iterable[str] | None = None,
                     ctx: JobContext | None = None) -> list[tuple[str, float]]:
     """Unlabelled images by mean uncertainty, most uncertain first; writes nothing."""
     keys = [k for k in (project.image_keys() if keys is None else keys)]

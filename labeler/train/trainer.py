@@ -1,8 +1,12 @@
 """Training and evaluating a model on a project, and the run folders that hold the results.
 
-A run folder is ``<project>/.labeler/runs/<YYYYmmdd-HHMMSS>/`` with ``model.joblib`` (see
-:mod:`labeler.train.pixel_classifier` on trusting such files) and ``run.json`` (architecture,
-classes, training images, what training did).
+A run folder is ``<project>/.labeler/runs/<YYYYmmdd-HHMMSS>/`` with the model, either
+``model.joblib`` (the pixel classifier; a pickle: see :mod:`labeler.train.pixel_classifier` on
+trusting such files) or ``model.pt`` (a deep network, :mod:`labeler.train.deep`; plain tensors),
+and ``run.json`` (architecture, classes, training images, what training did).
+
+Both model kinds offer ``class_names`` and ``predict(image) -> (labels, confidence,
+uncertainty)``; evaluation and prediction need nothing else.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from .metrics import ConfusionMatrix, Metrics, plot_confusion_matrix
 from .pixel_classifier import FeatureSettings, PixelClassifier
 
 MODEL_FILE = "model.joblib"
+DEEP_MODEL_FILE = "model.pt"
 RUN_FILE = "run.json"
 RUNS_DIR = ".labeler/runs"
-ARCHITECTURES = ("pixel",)
+DEEP_ARCHITECTURES = ("unet", "fpn", "deeplabv3plus")
+ARCHITECTURES = ("pixel", *DEEP_ARCHITECTURES)
 
 
 def new_run_dir(project_root: str | Path) -> Path:
@@ -39,37 +45,50 @@ def new_run_dir(project_root: str | Path) -> Path:
     raise LabelerError(f"{base}: cannot make a new run folder")
 
 
-def load_model(run: str | Path) -> PixelClassifier:
+def load_model(run: str | Path):
     """A model from a run folder or a model file (trusted, local files only)."""
     run = Path(run)
     if not run.exists():
         raise LabelerError(f"{run}: no such run folder or model file")
-    path = run / MODEL_FILE if run.is_dir() else run
-    if run.is_dir() and (run / RUN_FILE).is_file():
-        try:
-            meta = json.loads((run / RUN_FILE).read_text("utf-8"))
-        except (OSError, ValueError) as e:
-            raise LabelerError(f"{run / RUN_FILE}: unreadable run file: {e}") from None
-        if meta.get("arch", "pixel") not in ARCHITECTURES:
-            raise LabelerError(f"{run / RUN_FILE}: architecture {meta.get('arch')!r} is not supported")
-        path = run / Path(str(meta.get("model", MODEL_FILE))).name
+    arch = "pixel"
+    if run.is_dir():
+        path = run / MODEL_FILE
+        if (run / RUN_FILE).is_file():
+            try:
+                meta = json.loads((run / RUN_FILE).read_text("utf-8"))
+            except (OSError, ValueError) as e:
+                raise LabelerError(f"{run / RUN_FILE}: unreadable run file: {e}") from None
+            arch = str(meta.get("arch", "pixel"))
+            if arch not in ARCHITECTURES:
+                raise LabelerError(f"{run / RUN_FILE}: architecture {arch!r} is not supported")
+            default = DEEP_MODEL_FILE if arch in DEEP_ARCHITECTURES else MODEL_FILE
+            path = run / Path(str(meta.get("model", default))).name
+    else:
+        path = run
+        arch = "unet" if run.suffix.lower() in (".pt", ".pth") else "pixel"
+    if arch in DEEP_ARCHITECTURES:
+        from .deep import DeepSegmenter
+
+        return DeepSegmenter.load(path)
     return PixelClassifier.load(path)
 
 
 @dataclass
 class TrainResult:
     run_dir: Path
-    model: PixelClassifier
+    model: object  # PixelClassifier or DeepSegmenter
     keys: list[str]
     problems: list[str] = field(default_factory=list)
 
 
-def train_pixel(project, *, split: str = "train", max_images: int | None = None,
-                features: FeatureSettings | None = None, n_estimators: int = 50,
-                max_samples_per_class: int = 20_000, seed: int = 0, ctx: JobContext | None = None) -> TrainResult:
-    """Train the pixel classifier on the labelled images of ``split``; write a new run folder."""
+def train_model(project, model, *, split: str = "train", max_images: int | None = None,
+                ctx: JobContext | None = None) -> TrainResult:
+    """Train ``model`` (a PixelClassifier or a DeepSegmenter over the project's label space) on
+    the labelled images of ``split``; write a new run folder."""
     ctx = ctx or JobContext()
     space = LabelSpace.from_schema(project.schema)
+    if list(model.class_names) != list(space.names):
+        raise LabelerError(f"{project.root}: the model's classes do not match the project's schema")
     keys = split_keys(project, split)
     problems: list[str] = []
     used: list[str] = []
@@ -80,8 +99,6 @@ def train_pixel(project, *, split: str = "train", max_images: int | None = None,
             used.append(s.key)
             yield s.image, s.target
 
-    model = PixelClassifier(space.names, features or FeatureSettings(), n_estimators=n_estimators,
-                            max_samples_per_class=max_samples_per_class, random_state=seed)
     try:
         model.fit(samples())
     except LabelerError as e:
@@ -90,12 +107,34 @@ def train_pixel(project, *, split: str = "train", max_images: int | None = None,
         raise LabelerError(f"{project.root}: {e}") from None
     for p in problems:
         ctx.report.warn(p)
+    deep = not isinstance(model, PixelClassifier)
+    arch = model.settings.arch if deep else "pixel"
+    model_file = DEEP_MODEL_FILE if deep else MODEL_FILE
     run_dir = new_run_dir(project.root)
-    model.save(run_dir / MODEL_FILE)
+    model.save(run_dir / model_file)
     write_json_atomic(run_dir / RUN_FILE, {
-        "arch": "pixel", "model": MODEL_FILE, "classes": list(model.class_names), "split": split,
+        "arch": arch, "model": model_file, "classes": list(model.class_names), "split": split,
         "train_images": used, "training": model.info, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return TrainResult(run_dir, model, used, problems)
+
+
+def train_pixel(project, *, split: str = "train", max_images: int | None = None,
+                features: FeatureSettings | None = None, n_estimators: int = 50,
+                max_samples_per_class: int = 20_000, seed: int = 0, ctx: JobContext | None = None) -> TrainResult:
+    """Train the pixel classifier on the labelled images of ``split``; write a new run folder."""
+    model = PixelClassifier(LabelSpace.from_schema(project.schema).names, features or FeatureSettings(),
+                            n_estimators=n_estimators, max_samples_per_class=max_samples_per_class,
+                            random_state=seed)
+    return train_model(project, model, split=split, max_images=max_images, ctx=ctx)
+
+
+def train_deep(project, settings, *, split: str = "train", max_images: int | None = None,
+               ctx: JobContext | None = None) -> TrainResult:
+    """Train a segmentation network (:class:`labeler.train.deep.DeepSettings`); write a run folder."""
+    from .deep import DeepSegmenter
+
+    model = DeepSegmenter(LabelSpace.from_schema(project.schema).names, settings)
+    return train_model(project, model, split=split, max_images=max_images, ctx=ctx)
 
 
 @dataclass
@@ -126,7 +165,7 @@ class Evaluation:
         return d
 
 
-def evaluate_model(project, model: PixelClassifier, *, split: str = "val", max_images: int | None = None,
+def evaluate_model(project, model, *, split: str = "val", max_images: int | None = None,
                    ctx: JobContext | None = None) -> Evaluation:
     """Predict the labelled images of ``split`` and compare with their targets.
 
