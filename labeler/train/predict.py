@@ -2,7 +2,8 @@
 
 A prediction becomes one ``mask`` shape per predicted class (all of that class's pixels in the
 image), with ``source="model"``, ``score`` = the mean probability of the class over its pixels,
-and ``z = -1`` so that accepted shapes paint over it. Writing proposals never touches an accepted
+and ``z = -1`` so that accepted shapes paint over it. The schema's background class is not
+proposed (it is what no shape covers). Writing proposals never touches an accepted
 shape (any shape whose source is not ``"model"``); predicting again replaces only the earlier
 model proposals. Images marked done or reviewed are finished work and get no proposals.
 """
@@ -33,12 +34,13 @@ MIN_PROPOSAL_PIXELS = 16
 
 
 def proposals_from_prediction(labels: np.ndarray, confidence: np.ndarray, class_names: list[str],
-                              min_pixels: int = MIN_PROPOSAL_PIXELS) -> list[Shape]:
-    """One model mask per predicted class with at least ``min_pixels`` pixels."""
+                              min_pixels: int = MIN_PROPOSAL_PIXELS, skip: Iterable[str] = ()) -> list[Shape]:
+    """One model mask per predicted class with at least ``min_pixels`` pixels (except ``skip``)."""
     out = []
+    skip = set(skip)
     counts = np.bincount(labels.reshape(-1).astype(np.int64), minlength=len(class_names))
     for c, n in enumerate(counts[:len(class_names)]):
-        if n < max(1, min_pixels):
+        if n < max(1, min_pixels) or class_names[c] in skip:
             continue
         m = labels == c
         out.append(Shape(kind=MASK, label=class_names[c], rle=geometry.rle_encode(m), source="model",
@@ -106,6 +108,7 @@ def predict_project(project, model, keys: Iterable[str] | None = None, *,
             raise LabelerError(f"{project.root}: the model's class {name!r} is not in the project's schema")
     class_ids = [project.schema.by_name(n).id for n in model.class_names]
     colors = [project.schema.by_name(n).color for n in model.class_names]
+    background = [project.schema.background] if project.schema.background else []
     result = PredictResult()
     for key in ctx.track(keys, len(keys), "predict"):
         try:
@@ -128,7 +131,7 @@ def predict_project(project, model, keys: Iterable[str] | None = None, *,
                 result.skipped_done.append(key)
             else:
                 project.save_annotation(key, with_proposals(ann, proposals_from_prediction(
-                    labels, confidence, list(model.class_names), min_pixels)))
+                    labels, confidence, list(model.class_names), min_pixels, skip=background)))
                 result.written.append(key)
         ctx.report.done += 1
     return result

@@ -28,6 +28,7 @@ def test_proposals_are_one_model_mask_per_class_with_mean_confidence():
     conf[2:6, 2:6] = 0.6
     shapes = proposals_from_prediction(labels, conf, ["a", "b", "c"], min_pixels=4)
     assert [s.label for s in shapes] == ["a", "b"]
+    assert [s.label for s in proposals_from_prediction(labels, conf, ["a", "b", "c"], 4, skip=["a"])] == ["b"]
     assert all(s.kind == "mask" and s.source == "model" and s.z < 0 for s in shapes)
     assert np.array_equal(geometry.rle_decode(shapes[1].rle), labels == 1)
     assert shapes[1].score == pytest.approx(0.6) and shapes[0].score == pytest.approx(0.9)
@@ -59,7 +60,7 @@ def test_predict_never_touches_accepted_shapes_and_replaces_its_own(project, tra
         kept = [s for s in after.shapes if s.source != "model"]
         assert len(kept) == len(accepted) and all(a.same_as(b) for a, b in zip(kept, accepted))
         model_shapes = [s for s in after.shapes if s.source == "model"]
-        assert sorted(s.label for s in model_shapes) == ["grass", "sand"]
+        assert [s.label for s in model_shapes] == ["sand"]  # grass is the background: not proposed
         assert all(s.kind == "mask" and 0.5 <= s.score <= 1 for s in model_shapes)
     assert project.annotation_path(done_key).read_bytes() == done_bytes  # done images left alone
     assert done_key in res.skipped_done and key in res.written
