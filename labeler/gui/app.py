@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from ..core.errors import LabelerError
+from ..core.images import is_image_file
 from ..core.project import Project
 from .main_window import MainWindow
 
 
 def create_window(path: str | None = None, autosave_s: float | None = None) -> MainWindow:
-    """A main window on the project at ``path`` (raises LabelerError when it cannot be opened)."""
-    project = Project.open(path) if path else None
-    return MainWindow(project, autosave_s=autosave_s)
+    """A main window on the project or image folder at ``path``; for one image, on its folder with
+    that image shown. Raises LabelerError when it cannot be opened."""
+    if not path:
+        return MainWindow(None, autosave_s=autosave_s)
+    p = Path(path)
+    if p.is_file() and is_image_file(p):
+        project = Project.open(p.parent)
+        return MainWindow(project, autosave_s=autosave_s, start_key=p.name)
+    return MainWindow(Project.open(p), autosave_s=autosave_s)
 
 
 def run(path: str | None = None) -> int:

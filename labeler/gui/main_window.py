@@ -21,7 +21,8 @@ from .shape_list import ShapeListDock
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, project: Project | None = None, autosave_s: float | None = None) -> None:
+    def __init__(self, project: Project | None = None, autosave_s: float | None = None,
+                 start_key: str | None = None) -> None:
         super().__init__()
         self.setObjectName("labeler_main_window")
         self.resize(1200, 800)
@@ -43,7 +44,7 @@ class MainWindow(QMainWindow):
         self.actions_by_id["tool_polygon"].setChecked(True)
         self._connect()
         if project is not None:
-            self.set_project(project)
+            self.set_project(project, start_key)
         self._update_title()
 
     def _connect(self) -> None:
@@ -61,7 +62,7 @@ class MainWindow(QMainWindow):
         self.file_dock.image_activated.connect(self.open_index)
 
     # -- project and images -----------------------------------------------------------------
-    def set_project(self, project: Project) -> None:
+    def set_project(self, project: Project, start_key: str | None = None) -> None:
         if self.session is not None and not self.session.close():
             return
         if self.project is not None:
@@ -80,7 +81,7 @@ class MainWindow(QMainWindow):
         if project.read_only:
             self.show_message(project.lock_warning or "project opened read-only")
         if s.keys:
-            s.open_index(0)
+            s.open_index(s.keys.index(start_key) if start_key in s.keys else 0)
         else:
             self.canvas.set_document(None, None)
             self.show_message(f"no images found under {project.root}")

@@ -233,3 +233,17 @@ def test_overlay_opacity_action(window, mouse):
     alpha = item.brush().color().alphaF()
     window.actions_by_id["opacity_up"].trigger()
     assert window.canvas.shape_item(window.session.document.shapes[0].id).brush().color().alphaF() > alpha + 0.05
+
+
+def test_selecting_in_shape_list_selects_on_canvas(qtbot, window, mouse):
+    doc = window.session.document
+    mouse.key(K.Key_R, CTRL)
+    mouse.drag((10, 10), (60, 60))
+    mouse.drag((100, 100), (160, 160))
+    lst = window.shape_dock.list
+    qtbot.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton, pos=lst.visualItemRect(lst.item(1)).center())
+    assert window.canvas.selected_ids == [doc.shapes[1].id]
+    assert window.canvas.shape_item(doc.shapes[1].id).is_selected_shape
+    assert not window.canvas.shape_item(doc.shapes[0].id).is_selected_shape
+    window.shape_dock.delete_button.click()
+    assert len(doc.shapes) == 1 and window.shape_dock.list.count() == 1

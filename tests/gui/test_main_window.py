@@ -210,3 +210,21 @@ def test_run_shows_window_on_project_and_returns_when_closed(qtbot, demo_root):
     # the window released the project's lock when it closed
     with Project.open(demo_root) as p:
         assert not p.read_only
+
+
+def test_create_window_on_one_image_opens_its_folder_at_that_image(qtbot, tmp_path):
+    from PIL import Image
+
+    from labeler.core.errors import ProjectError
+    from labeler.gui.app import create_window
+
+    for name in ("a.png", "b.png", "c.png"):
+        Image.new("RGB", (40, 30), (10, 20, 30)).save(tmp_path / name)
+    w = create_window(str(tmp_path / "b.png"), autosave_s=3600)
+    qtbot.addWidget(w)
+    assert w.session.keys == ["a.png", "b.png", "c.png"] and w.session.key == "b.png"
+    assert w.canvas.image_size == (40, 30)
+    w.close()
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ProjectError):
+        create_window(str(tmp_path / "notes.txt"))
