@@ -45,6 +45,8 @@ class Canvas(QGraphicsView):
         self.document: Document | None = None
         self.schema = Schema([])
         self.current_label: str | None = None
+        #: why the shown image may not be edited ("" when it may): tools then refuse to change it
+        self.read_only_reason = ""
         self.hidden_classes: set[str] = set()
         self.opacity = 0.35
         self.image_size = (0, 0)
@@ -174,8 +176,14 @@ class Canvas(QGraphicsView):
         i = doc.index_of(sid)
         return doc.shapes[i].z * 1e6 + i
 
+    def may_edit(self) -> bool:
+        if self.read_only_reason:
+            self.message.emit(f"read-only: {self.read_only_reason}")
+            return False
+        return self.document is not None
+
     def commit_new_shape(self, kind: str, points: Sequence[tuple[float, float]]) -> Shape | None:
-        if self.document is None:
+        if not self.may_edit():
             return None
         if not self.current_label:
             self.message.emit("choose or add a class first")

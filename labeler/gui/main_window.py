@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
             self._doc.changed.disconnect(self._on_document_changed)
         self._doc = self.session.document
         self._doc.changed.connect(self._on_document_changed)
+        self.canvas.read_only_reason = self.session.read_only_reason
         self.canvas.set_document(self._doc, self.session.image)
         self.file_dock.set_current(key)
         self._on_document_changed()
@@ -158,25 +159,28 @@ class MainWindow(QMainWindow):
     def save(self) -> bool:
         return self.session.save() if self.session is not None else False
 
+    def _editable(self) -> bool:
+        return self._doc is not None and self.canvas.may_edit()
+
     def undo(self) -> None:
-        if self._doc is not None:
+        if self._editable():
             self.canvas.tool.cancel()
             self._doc.undo()
 
     def redo(self) -> None:
-        if self._doc is not None:
+        if self._editable():
             self.canvas.tool.cancel()
             self._doc.redo()
 
     def delete_selected(self) -> None:
         ids = self.canvas.selected_ids
-        if self._doc is not None and ids:
+        if ids and self._editable():
             self._doc.remove_shapes(ids)
 
     def relabel_selected(self, name: str | None = None) -> None:
         name = name or self.canvas.current_label
         ids = self.canvas.selected_ids
-        if self._doc is None or not ids or not name:
+        if not ids or not name or not self._editable():
             return
         with self._doc.group(f"change class to {name}"):
             for sid in ids:
@@ -184,7 +188,7 @@ class MainWindow(QMainWindow):
                     self._doc.update_shape(sid, f"change class to {name}", label=name)
 
     def mark_status(self, status: str) -> None:
-        if self._doc is not None and self._doc.annotation.status != status:
+        if self._editable() and self._doc.annotation.status != status:
             self._doc.set_status(status)
 
     def set_tool(self, name: str) -> None:

