@@ -17,10 +17,16 @@ from labeler.demo import ensure_demo_project  # noqa: E402
 
 def activate(qtbot, widget) -> None:
     """Show a window and make it the active one, so that window shortcuts reach it."""
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.windowHandle().requestActivate()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is widget, timeout=2000)
+    with qtbot.waitExposed(widget, timeout=3000):
+        widget.show()
+
+    def active() -> bool:
+        if QApplication.activeWindow() is widget:
+            return True
+        widget.windowHandle().requestActivate()  # asked again: a window closed just now may hold focus
+        return False
+
+    qtbot.waitUntil(active, timeout=3000)
 
 
 @pytest.fixture
