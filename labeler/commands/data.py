@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import LabelerError, ProjectError
+from ..core.fileio import deferred_sync
 from ..core.project import LOCK_FILE, PROJECT_FILE, Project
 from ..core.schema import Schema, load_schema
 from ..core.splits import parse_ratios, split_by_ratio, split_from_lists
@@ -123,7 +124,8 @@ def _call_format(func, what: str, options: dict, *args, **kwargs):
         if unknown:
             raise LabelerError(f"{what} takes no option {', '.join(unknown)}")
     try:
-        return func(*args, **kwargs, **options)
+        with deferred_sync():  # one sync for the whole job instead of two per file
+            return func(*args, **kwargs, **options)
     except TypeError as e:
         if not options:
             raise

@@ -7,6 +7,7 @@ A write goes to a temporary file in the same folder, is fsynced, then replaces t
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import tempfile
@@ -14,6 +15,25 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import UnsafePathError
+
+
+_deferred = contextvars.ContextVar("labeler_deferred_sync", default=False)
+
+
+@contextlib.contextmanager
+def deferred_sync():
+    """Inside this scope, atomic writes skip their per-file fsyncs; one ``os.sync()`` at the end
+    makes everything durable. Each file is still replaced atomically (a crash leaves the old
+    file or the new one), but a bulk export of thousands of files is no longer bound by fsync."""
+    if _deferred.get():
+        yield
+        return
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+        os.sync()
 
 
 @contextlib.contextmanager
@@ -26,9 +46,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if not _deferred.get():
+                os.fsync(f.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        if not _deferred.get():
+            _fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

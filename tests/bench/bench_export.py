@@ -30,6 +30,7 @@ from labeler.core.jobs import JobContext
 from labeler.core.project import Project
 from labeler.core.schema import LabelClass, Schema
 from labeler.core.shapes import Shape
+from labeler.core.fileio import deferred_sync
 from labeler.formats.registry import get_format
 
 W, H = 64, 48
@@ -113,7 +114,11 @@ def main(argv: list[str] | None = None) -> dict:
                 print(f"bench_export: skipped: {name} not available")
                 continue
             ctx = JobContext()
-            t = _timed(lambda: export(project, tmp / f"out-{name}", ctx))
+            def run(export=export, name=name, ctx=ctx):
+                with deferred_sync():  # as the CLI and the window run exports
+                    export(project, tmp / f"out-{name}", ctx)
+
+            t = _timed(run)
             if not ctx.report.ok:
                 print(f"bench_export: {name}: {len(ctx.report.errors)} errors, e.g. {ctx.report.errors[0]}")
             rate = n / t

@@ -171,3 +171,20 @@ def test_huge_image_size_reads_but_full_decode_is_refused(tmp_path):
     assert image_size(p) == (40000, 40000)
     with pytest.raises(ImageReadError, match="too large to decode whole"):
         read_image(p)
+
+
+def test_deferred_sync_keeps_writes_atomic_but_syncs_once(tmp_path, monkeypatch):
+    fsyncs, syncs = [], []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+    monkeypatch.setattr(os, "sync", lambda: syncs.append(1))
+    with fileio.deferred_sync():
+        with fileio.deferred_sync():  # nested scopes sync once, at the outer end
+            for i in range(5):
+                fileio.write_json_atomic(tmp_path / f"{i}.json", {"i": i})
+        assert syncs == []
+    assert fsyncs == [] and syncs == [1]
+    assert json.loads((tmp_path / "4.json").read_text()) == {"i": 4}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{i}.json" for i in range(5)]
+    fileio.write_json_atomic(tmp_path / "after.json", {})
+    assert len(fsyncs) == 2  # outside the scope each write is durable on its own (file + folder)
