@@ -48,8 +48,8 @@ import shapely
 from PIL import Image, ImageDraw
 from shapely.geometry import Polygon
 
+from .common import save_imported
 from ..core import geometry
-from ..core.annotation import ImageAnnotation
 from ..core.errors import FormatError, LabelerError, SchemaError
 from ..core.fileio import atomic_open, safe_join, save_image_atomic, write_json_atomic
 from ..core.images import image_size, read_image
@@ -458,7 +458,7 @@ def _import_one(json_path: Path, root: Path, project: Project, ctx: JobContext) 
         if key in keys:
             keys.remove(key)
     project.splits.setdefault(split, []).append(key)
-    project.save_annotation(key, ImageAnnotation(image_path="", width=w, height=h, shapes=shapes))
+    save_imported(project, key, w, h, shapes)
     ctx.report.done += 1
 
 

@@ -38,6 +38,7 @@ from ..core.fileio import atomic_open, safe_join, write_json_atomic
 from ..core.images import image_size
 from ..core.schema import LabelClass, Schema, default_color
 from ..core.shapes import MASK, POLYGON, RECTANGLE, Shape
+from .common import save_imported
 
 COCO_CONVENTION = "coco"
 
@@ -206,16 +207,6 @@ def register_image(project, images_dir: Path, entry: dict, src: Path, ctx):
                     f"({ann_path}); skipped")
         return None
     return project.add_images([path])[0], w, h
-
-
-def save_imported(project, key: str, width: int, height: int, shapes: list[Shape]) -> None:
-    """Add imported shapes to the image's annotation (shapes already there are kept)."""
-    if project.has_annotation(key):
-        ann = project.load(key)
-        ann.shapes = list(ann.shapes) + shapes
-    else:
-        ann = ImageAnnotation(image_path="", width=width, height=height, shapes=shapes)
-    project.save_annotation(key, ann)
 
 
 # ============================================================================== export

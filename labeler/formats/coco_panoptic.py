@@ -25,7 +25,8 @@ from ..core.fileio import safe_join, save_image_atomic, write_json_atomic
 from ..core.images import read_image
 from ..core.shapes import MASK, Shape
 from .coco import (COCO_CONVENTION, ImageTable, categories_for, group_instances, load_images, merge_categories,
-                   read_coco_json, register_image, resolve_images_dir, save_imported)
+                   read_coco_json, register_image, resolve_images_dir)
+from .common import save_imported
 
 MAX_SEGMENT_ID = 256 ** 3 - 1
 

@@ -26,6 +26,7 @@ from typing import Iterable
 
 from PIL import Image, UnidentifiedImageError
 
+from .common import save_imported
 from ..core.annotation import from_labelme_dict, read_annotation, to_labelme_dict
 from ..core.errors import LabelerError
 from ..core.fileio import atomic_open, safe_join, write_json_atomic
@@ -144,7 +145,8 @@ def _import_one(json_path: Path, src: Path, project: Project, ctx: JobContext, s
     if key in seen:
         ctx.report.warn(f"{json_path}: image {key} is also annotated by {seen[key]}; the later file wins")
     seen[key] = json_path
-    project.save_annotation(key, ann)
+    save_imported(project, key, ann.width, ann.height, ann.shapes, status=ann.status if ann.status != "new" else "done",
+                  tags=ann.tags, extra=ann.extra)
     ctx.report.done += 1
 
 

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .common import save_imported
 from ..core import geometry
 from ..core.annotation import ImageAnnotation
 from ..core.errors import FormatError, ImageReadError, InvalidShapeError, LabelerError
@@ -190,7 +191,7 @@ def _import_pair(img_dir: Path, mask_dir: Path, project: Project, ctx: JobContex
             ctx.problem(str(e))
             continue
         key = project.add_images([Path(os.path.abspath(img))])[0]
-        project.save_annotation(key, ImageAnnotation(image_path="", width=w, height=h, shapes=shapes))
+        save_imported(project, key, w, h, shapes)
         keys.append(key)
         ctx.report.done += 1
     return keys

@@ -36,8 +36,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .common import save_imported
 from ..core import geometry
-from ..core.annotation import ImageAnnotation
 from ..core.errors import FormatError, InvalidShapeError, LabelerError
 from ..core.fileio import atomic_open, safe_join, write_bytes_atomic
 from ..core.images import read_image, read_label_png
@@ -363,7 +363,7 @@ def _import_one(project, voc: Path, stem: str, ctx) -> str:
     _add_unknown_ids(project.schema, np.unique(cls), cls_path, ctx)
     shapes = shapes_from_maps(cls, obj, project.schema)
     key = project.add_images([img_path.resolve()])[0]
-    project.save_annotation(key, ImageAnnotation(image_path="", width=size[0], height=size[1], shapes=shapes))
+    save_imported(project, key, size[0], size[1], shapes)
     return key
 
 

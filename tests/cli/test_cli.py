@@ -298,10 +298,10 @@ def test_split_by_ratio_and_from_lists(capsys, dataset, tmp_path):
 def test_stats_numbers(capsys, dataset, tmp_path):
     proj_dir = tmp_path / "proj"
     assert import_dataset(capsys, dataset, proj_dir, "--split-ratios", "train=0.5,val=0.5")[0] == 0
-    with Project.open(proj_dir) as p:  # mark one image done
+    with Project.open(proj_dir) as p:  # imported label maps are done; mark one image reviewed
         key = p.image_keys()[0]
         ann = p.load(key)
-        ann.status = "done"
+        ann.status = "reviewed"
         p.save_annotation(key, ann)
     rc, out, err = run(capsys, "stats", "--project", proj_dir, "--json", "-q")
     assert rc == 0, err
@@ -316,7 +316,7 @@ def test_stats_numbers(capsys, dataset, tmp_path):
     assert stats["classes"]["cat"]["instances"] == dataset.cats
     assert stats["classes"]["background"]["instances"] == len(masks)
     assert stats["classes"]["dog"]["instances"] == has_dog
-    assert stats["status"] == {"done": 1, "new": 3}
+    assert stats["status"] == {"reviewed": 1, "done": 3}
     assert stats["splits"] == {"train": 2, "val": 2} and stats["unassigned"] == 0
     rc, text, _ = run(capsys, "stats", "--project", proj_dir, "-q")
     assert rc == 0
