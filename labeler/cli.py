@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "labeler.commands.app",
     "labeler.commands.data",
     "labeler.commands.train",
+    "labeler.commands.assist",
 )
 
 #: The command `labeler PATH` (or plain `labeler`) stands for.
