@@ -6,24 +6,13 @@ Shortcuts follow labelme's where labelme has one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
+from .action_spec import ActionSpec  # noqa: F401 (re-exported: rows elsewhere import it from here)
+from .dialogs.controller import DIALOG_ACTIONS
 
-@dataclass(frozen=True)
-class ActionSpec:
-    id: str
-    text: str
-    shortcut: str | None
-    handler: str
-    menu: str
-    toolbar: bool = False
-    checkable_group: str | None = None  # actions in one group are mutually exclusive
-    arg: Any = None
-    tip: str = ""
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -53,7 +42,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
 ) + tuple(
     ActionSpec(f"class_{i}", f"Class {i}", str(i), "select_class_index", "&Classes", arg=i - 1)
     for i in range(1, 10)
-)
+) + DIALOG_ACTIONS
+
+
+def resolve_handler(window, path: str):
+    """``"save"`` -> ``window.save``; ``"dialogs.show_settings"`` -> ``window.dialogs.show_settings``."""
+    obj = window
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def build_actions(window: QMainWindow, specs: tuple[ActionSpec, ...] = ACTIONS) -> dict[str, QAction]:
@@ -66,13 +63,14 @@ def build_actions(window: QMainWindow, specs: tuple[ActionSpec, ...] = ACTIONS) 
     window.addToolBar(toolbar)
     last_menu_for_toolbar = None
     for spec in specs:
-        handler = getattr(window, spec.handler)  # a missing handler is a bug: fail loudly
-        act = QAction(spec.text, window)
+        handler = resolve_handler(window, spec.handler)  # a missing handler is a bug: fail loudly
+        text = QCoreApplication.translate("actions", spec.text)
+        act = QAction(text, window)
         act.setObjectName(spec.id)
         if spec.shortcut:
             act.setShortcut(QKeySequence(spec.shortcut))
-        act.setToolTip(spec.tip or (f"{spec.text.replace('&', '')} ({spec.shortcut})" if spec.shortcut
-                                    else spec.text.replace("&", "")))
+        act.setToolTip(spec.tip or (f"{text.replace('&', '')} ({spec.shortcut})" if spec.shortcut
+                                    else text.replace("&", "")))
         if spec.checkable_group:
             act.setCheckable(True)
             if spec.checkable_group not in groups:
@@ -83,7 +81,7 @@ def build_actions(window: QMainWindow, specs: tuple[ActionSpec, ...] = ACTIONS) 
         else:
             act.triggered.connect(lambda _checked=False, h=handler, a=spec.arg: h(a))
         if spec.menu not in menus:
-            menus[spec.menu] = window.menuBar().addMenu(spec.menu)
+            menus[spec.menu] = window.menuBar().addMenu(QCoreApplication.translate("menus", spec.menu))
         menus[spec.menu].addAction(act)
         if spec.toolbar:
             if last_menu_for_toolbar is not None and last_menu_for_toolbar != spec.menu:

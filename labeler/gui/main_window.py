@@ -15,9 +15,13 @@ from ..core.project import Project
 from .actions import build_actions
 from .canvas import Canvas
 from .class_palette import ClassPaletteDock
+from .dialogs.controller import DialogController
 from .file_list import FileListDock
+from .pixel_status import PixelStatus
+from .recovery import RecoveryController
 from .session import LabelingSession
 from .shape_list import ShapeListDock
+from .tags_panel import TagsDock
 
 
 class MainWindow(QMainWindow):
@@ -40,6 +44,11 @@ class MainWindow(QMainWindow):
         self.pos_label, self.zoom_label, self.class_label, self.saved_label = (QLabel(self) for _ in range(4))
         for w in (self.pos_label, self.zoom_label, self.class_label, self.saved_label):
             self.statusBar().addPermanentWidget(w)
+        self.recovery = RecoveryController(self)  # journals unsaved edits, offers them back after a crash
+        self.dialogs = DialogController(self)  # shortcuts, settings, import, export
+        self.pixel_status = PixelStatus(self)
+        self.tags_dock = TagsDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tags_dock)
         self.actions_by_id = build_actions(self)
         self.actions_by_id["tool_polygon"].setChecked(True)
         self._connect()
@@ -74,6 +83,8 @@ class MainWindow(QMainWindow):
         s.dirty_changed.connect(lambda _d: self._update_title())
         s.saved.connect(lambda key: self.show_message(f"saved {key}"))
         s.message.connect(self.show_message)
+        for follower in (self.recovery, self.tags_dock, self.dialogs):
+            follower.attach(s)
         self.canvas.set_schema(project.schema)
         self.class_dock.set_schema(project.schema)
         self.shape_dock.set_classes(project.schema.names())
@@ -86,6 +97,7 @@ class MainWindow(QMainWindow):
             self.canvas.set_document(None, None)
             self.show_message(f"no images found under {project.root}")
         self._update_title()
+        self.recovery.offer()
 
     def open_index(self, index: int) -> bool:
         if self.session is None:

@@ -29,6 +29,17 @@ def activate(qtbot, widget) -> None:
     qtbot.waitUntil(active, timeout=3000)
 
 
+@pytest.fixture(autouse=True)
+def user_settings_in_tmp(tmp_path_factory):
+    """QSettings (the user's preferences) go to a fresh folder per test, never the real ones."""
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path_factory.mktemp("qsettings")
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
+    yield folder
+
+
 @pytest.fixture
 def demo_root(tmp_path):
     return ensure_demo_project(tmp_path / "demo")

@@ -168,6 +168,8 @@ def test_action_table_is_complete_and_uses_labelme_shortcuts():
     shortcuts = [QKeySequence(a.shortcut).toString() for a in ACTIONS if a.shortcut]
     assert len(shortcuts) == len(set(shortcuts)), "two actions share a shortcut"
     for a in ACTIONS:
+        if "." in a.handler:  # a controller's method ("edit_ops.copy"): build_actions resolves it
+            continue
         assert callable(getattr(MainWindow, a.handler, None)), a.handler
 
 

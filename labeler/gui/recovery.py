@@ -1,0 +1,212 @@
+"""Crash recovery: unsaved edits are journaled to ``<project>/.labeler/recovery/`` and offered back.
+
+While an image has unsaved edits, its annotation is written (atomically) to
+``<project>/.labeler/recovery/<key>.json`` after every undo step and every few seconds (which also
+catches a long stroke still in progress). A successful save, or undoing back to the saved state,
+removes the file. When a project is opened and recovery files newer than the saved annotations
+exist, the window offers them back; accepted edits are put into the image's document as one undo
+step (still unsaved), so the user sees them, can undo them, and saves them as usual.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QMessageBox
+
+from ..core.annotation import ImageAnnotation, from_labelme_dict, to_labelme_dict
+from ..core.document import Document
+from ..core.errors import LabelerError
+from ..core.fileio import write_json_atomic
+
+RECOVERY_DIR = ".labeler/recovery"
+DEFAULT_JOURNAL_S = 3.0
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("recovery", text)
+
+
+class RecoveryJournal:
+    """The recovery files of one project folder (no Qt; usable from scripts and tests)."""
+
+    def __init__(self, project_root: str | Path, annotation_path) -> None:
+        self.folder = Path(project_root) / RECOVERY_DIR
+        self._annotation_path = annotation_path  # key -> Path of the saved annotation
+
+    def path_for(self, key: str) -> Path:
+        return self.folder / (quote(key, safe="") + ".json")
+
+    def write(self, key: str, annotation: ImageAnnotation) -> Path:
+        path = self.path_for(key)
+        write_json_atomic(path, {"key": key, "annotation": to_labelme_dict(annotation)}, indent=None)
+        return path
+
+    def remove(self, key: str) -> None:
+        self.path_for(key).unlink(missing_ok=True)
+
+    def pending(self) -> list[str]:
+        """Keys whose recovery file is newer than their saved annotation (or that have none)."""
+        if not self.folder.is_dir():
+            return []
+        keys = []
+        for p in sorted(self.folder.glob("*.json")):
+            key = unquote(p.name[:-len(".json")])
+            saved = Path(self._annotation_path(key))
+            try:
+                if not saved.is_file() or p.stat().st_mtime_ns > saved.stat().st_mtime_ns:
+                    keys.append(key)
+            except OSError:
+                continue
+        return keys
+
+    def read(self, key: str) -> ImageAnnotation:
+        path = self.path_for(key)
+        try:
+            d = json.loads(path.read_text("utf-8"))
+            ann, _problems = from_labelme_dict(d["annotation"], source=str(path), strict=False)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise LabelerError(f"{path}: unreadable recovery file: {e}") from None
+        return ann
+
+
+def apply_recovered(doc: Document, recovered: ImageAnnotation) -> None:
+    """Make ``doc`` hold the recovered shapes, tags and status, as one undo step."""
+    ann = doc.annotation
+    with doc.group("restore unsaved edits"):
+        for s in list(doc.shapes):
+            doc.remove_shape(s.id)
+        for s in recovered.shapes:
+            doc.add_shape(s)
+        if recovered.tags != ann.tags:
+            doc.set_tags(recovered.tags)
+        if recovered.status != ann.status:
+            doc.set_status(recovered.status)
+
+
+class RecoveryController:
+    """Journals the window's current document and offers recovery files back on open."""
+
+    def __init__(self, window, interval_s: float = DEFAULT_JOURNAL_S) -> None:
+        self.window = window
+        self.journal: RecoveryJournal | None = None
+        self.session = None
+        self.dialog: QMessageBox | None = None
+        self._doc: Document | None = None
+        self._written_revision: int | None = None
+        self._restorable: dict[str, ImageAnnotation] = {}
+        self.timer = QTimer(window)
+        self.timer.setInterval(max(1, int(interval_s * 1000)))
+        self.timer.timeout.connect(self.write_now)
+        self.timer.start()
+
+    # -- journaling ------------------------------------------------------------------------
+    def attach(self, session) -> None:
+        """Follow a new session (called when the window opens a project)."""
+        self.session = session
+        self.journal = RecoveryJournal(session.project.root, session.project.annotation_path)
+        self._restorable.clear()
+        session.image_opened.connect(self._on_image_opened)
+        session.saved.connect(self._on_saved)
+
+    def _writable(self) -> bool:
+        s = self.session
+        return s is not None and s.key is not None and not s.project.read_only and not s.read_only_reason
+
+    def _on_image_opened(self, key: str) -> None:
+        if self._doc is not None:
+            self._doc.changed.disconnect(self._on_changed)
+        self._doc = self.session.document
+        self._written_revision = None
+        self._doc.changed.connect(self._on_changed)
+        recovered = self._restorable.pop(key, None)
+        if recovered is not None and self._writable():
+            apply_recovered(self._doc, recovered)
+
+    def _on_changed(self, _text: str = "") -> None:
+        self.write_now()
+
+    def _on_saved(self, key: str) -> None:
+        if self.journal is not None:
+            self.journal.remove(key)
+        self._written_revision = None
+
+    def write_now(self) -> None:
+        """Journal the current image if it has unsaved edits; drop its file when it has none."""
+        if not self._writable() or self._doc is None:
+            return
+        key, doc = self.session.key, self._doc
+        if not doc.dirty:
+            if self._written_revision is not None:
+                self.journal.remove(key)
+                self._written_revision = None
+            return
+        if doc.revision == self._written_revision:
+            return
+        try:
+            self.journal.write(key, doc.annotation)
+        except (OSError, LabelerError) as e:
+            self.window.show_message(tr("could not write the recovery file: {0}").format(e))
+            return
+        self._written_revision = doc.revision
+
+    # -- offering back ---------------------------------------------------------------------
+    def pending(self) -> list[str]:
+        if self.journal is None or self.session is None or self.session.project.read_only:
+            return []
+        known = set(self.session.keys)
+        return [k for k in self.journal.pending() if k in known]
+
+    def offer(self) -> None:
+        """If unsaved edits from an earlier run exist, ask (without blocking) to restore them."""
+        keys = self.pending()
+        if not keys:
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, tr("Recover unsaved edits"),
+                          tr("Unsaved edits from a session that ended unexpectedly were found for "
+                             "{0} image(s):\n{1}\n\nRestore them?").format(len(keys), "\n".join(keys[:10])),
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard, self.window)
+        box.setObjectName("recovery_dialog")
+        box.setDefaultButton(QMessageBox.StandardButton.Yes)
+        box.finished.connect(lambda result: self._answered(result, keys))
+        self.dialog = box
+        box.open()
+
+    def _answered(self, result: int, keys: list[str]) -> None:
+        self.dialog = None
+        if result == QMessageBox.StandardButton.Yes:
+            self.restore(keys)
+        else:
+            self.discard(keys)
+
+    def restore(self, keys: list[str] | None = None) -> list[str]:
+        """Put the recovered edits back: at once for the open image, on opening for the others.
+        Returns the keys restored (unreadable recovery files are reported and kept)."""
+        keys = self.pending() if keys is None else keys
+        done = []
+        for key in keys:
+            try:
+                self._restorable[key] = self.journal.read(key)
+            except LabelerError as e:
+                self.window.show_message(str(e))
+                continue
+            done.append(key)
+        if self.session is not None and self.session.key in self._restorable and self._writable():
+            apply_recovered(self._doc, self._restorable.pop(self.session.key))
+        if done:
+            self.window.show_message(tr("restored unsaved edits for {0} image(s)").format(len(done)))
+        return done
+
+    def discard(self, keys: list[str] | None = None) -> None:
+        for key in (self.pending() if keys is None else keys):
+            self.journal.remove(key)
+            self._restorable.pop(key, None)
+
+
+def recovery_files(project_root: str | Path) -> list[Path]:
+    folder = Path(project_root) / RECOVERY_DIR
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
