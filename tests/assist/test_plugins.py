@@ -35,10 +35,10 @@ def write(folder, name, text):
 
 def test_first_party_plugins_load_through_the_installed_entry_points(tmp_path):
     eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    assert {"grabcut", "superpixels"} <= {ep.name for ep in eps}
+    assert {"grabcut", "superpixels", "sam"} <= {ep.name for ep in eps}
     loaded = load_plugins(plugin_dir=tmp_path / "none")
     assert loaded.failures == []
-    assert {"grabcut", "superpixel", "felzenszwalb", "wand"} <= set(loaded.engines)
+    assert {"grabcut", "superpixel", "felzenszwalb", "wand", "sam"} <= set(loaded.engines)
     assert loaded.origins["wand"].startswith("entry point superpixels = labeler.plugins.superpixels")
 
 
@@ -101,7 +101,7 @@ def test_plugins_command_lists_engines_and_failures(tmp_path, capsys):
     write(tmp_path, "threshold.py", GOOD_PLUGIN)
     assert cli_main(["plugins", "--plugin-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for name in ("grabcut", "superpixel", "felzenszwalb", "wand", "threshold"):
+    for name in ("grabcut", "superpixel", "felzenszwalb", "wand", "sam", "threshold"):
         assert f"  {name} " in out
     write(tmp_path, "broken.py", "import not_a_real_module_xyz\n")
     assert cli_main(["plugins", "--plugin-dir", str(tmp_path)]) == 1

@@ -1,0 +1,258 @@
+"""Segment Anything (segment-anything's ``SamPredictor``): encode once, ask many times.
+
+``prepare`` runs the heavy image encoder once per image (cached in memory, and on disk when the
+engine is given a ``cache_dir``: keyed by the image's pixels and the checkpoint's identity);
+``propose`` turns points, a box, scribbles (sampled into points) and the previous proposal's
+low-resolution logits into masks in milliseconds.
+
+Checkpoints are the official ``sam_vit_{b,l,h}_*.pth`` state dicts (the architecture is read off
+the weights), or ``{"config": {...}, "state_dict": {...}}`` for other sizes. They are read with
+``torch.load(map_location=..., weights_only=True)``: a file that holds anything but tensors and
+plain data is refused. The checkpoint comes from ``SamEngine(checkpoint=...)`` or
+``$LABELER_SAM_CHECKPOINT``, and is loaded on first use, so listing plugins stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labeler.assist.cache import EmbeddingCache
+from labeler.assist.engine import (BACKGROUND_SCRIBBLES, BOX, FOREGROUND_SCRIBBLES, LOW_RES_LOGITS,
+                                   NEGATIVE_POINTS, POSITIVE_POINTS, Prompts, Proposal, as_rgb)
+from labeler.core.errors import LabelerError
+
+CHECKPOINT_ENV = "LABELER_SAM_CHECKPOINT"
+
+#: The official image-encoder sizes (as in segment_anything.build_sam), by encoder width.
+ENCODERS = {
+    768: dict(name="vit_b", encoder_embed_dim=768, encoder_depth=12, encoder_num_heads=12,
+              encoder_global_attn_indexes=[2, 5, 8, 11]),
+    1024: dict(name="vit_l", encoder_embed_dim=1024, encoder_depth=24, encoder_num_heads=16,
+               encoder_global_attn_indexes=[5, 11, 17, 23]),
+    1280: dict(name="vit_h", encoder_embed_dim=1280, encoder_depth=32, encoder_num_heads=16,
+               encoder_global_attn_indexes=[7, 15, 23, 31]),
+}
+#: Everything else in segment_anything's builder, which a config may override.
+DEFAULTS = dict(image_size=1024, patch_size=16, prompt_embed_dim=256, window_size=14, mlp_ratio=4,
+                mask_in_chans=16, decoder_depth=2, decoder_mlp_dim=2048, decoder_num_heads=8,
+                iou_head_depth=3, iou_head_hidden_dim=256)
+
+
+def build_sam(config: dict):
+    """A ``segment_anything.modeling.Sam`` with untrained weights, from a config dict."""
+    import torch
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+
+    c = {**DEFAULTS, **config}
+    emb = c["image_size"] // c["patch_size"]
+    sam = Sam(
+        image_encoder=ImageEncoderViT(
+            depth=c["encoder_depth"], embed_dim=c["encoder_embed_dim"], img_size=c["image_size"],
+            mlp_ratio=c["mlp_ratio"], norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+            num_heads=c["encoder_num_heads"], patch_size=c["patch_size"], qkv_bias=True, use_rel_pos=True,
+            global_attn_indexes=list(c["encoder_global_attn_indexes"]), window_size=c["window_size"],
+            out_chans=c["prompt_embed_dim"]),
+        prompt_encoder=PromptEncoder(
+            embed_dim=c["prompt_embed_dim"], image_embedding_size=(emb, emb),
+            input_image_size=(c["image_size"], c["image_size"]), mask_in_chans=c["mask_in_chans"]),
+        mask_decoder=MaskDecoder(
+            num_multimask_outputs=3,
+            transformer=TwoWayTransformer(depth=c["decoder_depth"], embedding_dim=c["prompt_embed_dim"],
+                                          mlp_dim=c["decoder_mlp_dim"], num_heads=c["decoder_num_heads"]),
+            transformer_dim=c["prompt_embed_dim"], iou_head_depth=c["iou_head_depth"],
+            iou_head_hidden_dim=c["iou_head_hidden_dim"]),
+        pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375])
+    return sam.eval()
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def load_sam(path: str | os.PathLike, device: str = "cpu"):
+    """``(sam, config)`` from a checkpoint, read with ``weights_only=True``; clear one-line errors."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    try:
+        obj = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise LabelerError(f"{path}: SAM checkpoint not found") from None
+    except pickle.UnpicklingError as e:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if found:
+            raise LabelerError(f"{path}: refused to load: the file holds code ({found.group(1)}), "
+                               "not only weights") from None
+        detail = re.search(r"WeightsUnpickler error:\s*(.+)", str(e))
+        raise LabelerError(f"{path}: not a readable checkpoint "
+                           f"({detail.group(1).strip() if detail else _first_line(e)})") from None
+    except Exception as e:
+        raise LabelerError(f"{path}: not a readable checkpoint ({type(e).__name__}: {_first_line(e)})") from None
+    if isinstance(obj, dict) and isinstance(obj.get("config"), dict) and isinstance(obj.get("state_dict"), dict):
+        config, state = dict(obj["config"]), obj["state_dict"]
+    elif isinstance(obj, dict) and "image_encoder.patch_embed.proj.weight" in obj:
+        width = int(obj["image_encoder.patch_embed.proj.weight"].shape[0])
+        if width not in ENCODERS:
+            raise LabelerError(f"{path}: unknown SAM encoder width {width}; give a checkpoint with a 'config'")
+        config, state = dict(ENCODERS[width]), obj
+    else:
+        raise LabelerError(f"{path}: not a segment-anything checkpoint (no image encoder weights)")
+    try:
+        sam = build_sam(config)
+        sam.load_state_dict(state)
+    except Exception as e:
+        raise LabelerError(f"{path}: the weights do not fit the SAM architecture ({_first_line(e)})") from None
+    return sam.to(device), config
+
+
+def checkpoint_identity(path: str | os.PathLike) -> str:
+    """A cheap fingerprint of a checkpoint file: its size and its first and last MiB."""
+    path = Path(path)
+    size = path.stat().st_size
+    h = hashlib.blake2b(str(size).encode(), digest_size=12)
+    with open(path, "rb") as f:
+        h.update(f.read(1 << 20))
+        if size > 2 << 20:
+            f.seek(-(1 << 20), os.SEEK_END)
+            h.update(f.read())
+    return h.hexdigest()
+
+
+@dataclass
+class SamState:
+    features: Any  # torch.Tensor (1, C, h, w) on the CPU
+    original_size: tuple[int, int]
+    input_size: tuple[int, int]
+
+
+def _sample_stroke(points: np.ndarray, n: int) -> np.ndarray:
+    """Up to ``n`` points spread evenly along a polyline by arc length."""
+    if len(points) == 1 or n <= 1:
+        return points[:1]
+    seg = np.hypot(*np.diff(points, axis=0).T)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    if cum[-1] == 0:
+        return points[:1]
+    t = np.linspace(0, cum[-1], n)
+    return np.stack([np.interp(t, cum, points[:, 0]), np.interp(t, cum, points[:, 1])], axis=1)
+
+
+class SamEngine:
+    name = "sam"
+    accepts = frozenset({POSITIVE_POINTS, NEGATIVE_POINTS, BOX, FOREGROUND_SCRIBBLES, BACKGROUND_SCRIBBLES,
+                         LOW_RES_LOGITS})
+
+    def __init__(self, checkpoint: str | os.PathLike | None = None, device: str = "auto",
+                 cache_dir: str | os.PathLike | None = None, memory_items: int = 8,
+                 scribble_points: int = 6) -> None:
+        self._checkpoint = checkpoint
+        self._device = device
+        self.cache = EmbeddingCache(memory_items, cache_dir)
+        self.scribble_points = scribble_points
+        self._predictor = None
+        self._identity: str | None = None
+        self._lock = threading.RLock()
+        self.encoder_runs = 0
+
+    @property
+    def checkpoint(self) -> Path:
+        path = self._checkpoint or os.environ.get(CHECKPOINT_ENV)
+        if not path:
+            raise LabelerError(f"no SAM checkpoint: set ${CHECKPOINT_ENV} to a segment-anything .pth file "
+                               "(sam_vit_b / vit_l / vit_h)")
+        return Path(path).expanduser()
+
+    @property
+    def cache_key(self) -> str:
+        try:
+            if self._identity is None:
+                self._identity = checkpoint_identity(self.checkpoint)
+            return f"sam:{self._identity}"
+        except (LabelerError, OSError):
+            return "sam:unavailable"  # prepare says why
+
+    @property
+    def device(self) -> str:
+        if self._device != "auto":
+            return self._device
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    def predictor(self):
+        """The loaded ``SamPredictor`` (the checkpoint is read on first use)."""
+        with self._lock:
+            if self._predictor is None:
+                from segment_anything import SamPredictor
+
+                path = self.checkpoint
+                sam, _ = load_sam(path, self.device)
+                self._predictor = SamPredictor(sam)
+                self._identity = checkpoint_identity(path)
+            return self._predictor
+
+    # ---------------------------------------------------------------------------- prepare
+    def prepare(self, image: np.ndarray) -> SamState:
+        self.predictor()  # load first: the cache key names the model
+        return self.cache.get_or_prepare(self, as_rgb(image), compute=self._encode)
+
+    def _encode(self, image: np.ndarray) -> SamState:
+        with self._lock:
+            predictor = self.predictor()
+            predictor.set_image(image, image_format="RGB")
+            self.encoder_runs += 1
+            return SamState(predictor.features.detach().cpu(), tuple(predictor.original_size),
+                            tuple(predictor.input_size))
+
+    @staticmethod
+    def state_to_dict(state: SamState) -> dict:
+        return {"features": state.features, "original_size": list(state.original_size),
+                "input_size": list(state.input_size)}
+
+    @staticmethod
+    def state_from_dict(d: dict) -> SamState:
+        return SamState(d["features"], tuple(int(v) for v in d["original_size"]),
+                        tuple(int(v) for v in d["input_size"]))
+
+    # ---------------------------------------------------------------------------- propose
+    def propose(self, state: SamState, prompts: Prompts) -> list[Proposal]:
+        pos = [prompts.positive] + [_sample_stroke(s.points, self.scribble_points) for s in prompts.foreground]
+        neg = [prompts.negative] + [_sample_stroke(s.points, self.scribble_points) for s in prompts.background]
+        pos, neg = np.concatenate(pos).reshape(-1, 2), np.concatenate(neg).reshape(-1, 2)
+        if len(pos) + len(neg) == 0 and prompts.box is None:
+            raise ValueError("sam needs points, a box or scribbles")
+        coords = np.concatenate([pos, neg]) if len(pos) + len(neg) else None
+        labels = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))]).astype(np.int64) if coords is not None else None
+        box = np.asarray(prompts.box, dtype=np.float64) if prompts.box is not None else None
+        mask_input = None
+        if prompts.logits is not None:
+            mask_input = np.asarray(prompts.logits, dtype=np.float32)
+            mask_input = mask_input[None] if mask_input.ndim == 2 else mask_input
+        # one click is ambiguous (part or whole?): ask for three masks and rank them
+        multimask = len(pos) == 1 and len(neg) == 0 and box is None and not prompts.foreground
+        import torch
+
+        with self._lock, torch.no_grad():
+            predictor = self.predictor()
+            predictor.features = state.features.to(predictor.device)
+            predictor.original_size, predictor.input_size = state.original_size, state.input_size
+            predictor.is_image_set = True
+            masks, scores, logits = predictor.predict(coords, labels, box, mask_input, multimask_output=multimask)
+        order = np.argsort(-scores)
+        return [Proposal(mask=masks[i], score=float(scores[i]), engine=self.name, logits=logits[i]) for i in order]
+
+
+def plugin() -> SamEngine:
+    return SamEngine()
