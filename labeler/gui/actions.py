@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 from .action_spec import ActionSpec  # noqa: F401 (re-exported: rows elsewhere import it from here)
 from .dialogs.controller import DIALOG_ACTIONS
-
+from .edit_ops import TOOL_ACTIONS
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -42,7 +42,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
 ) + tuple(
     ActionSpec(f"class_{i}", f"Class {i}", str(i), "select_class_index", "&Classes", arg=i - 1)
     for i in range(1, 10)
-) + DIALOG_ACTIONS
+) + TOOL_ACTIONS + DIALOG_ACTIONS
 
 
 def resolve_handler(window, path: str):

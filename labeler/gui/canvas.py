@@ -21,6 +21,7 @@ from ..core.schema import Schema, default_color
 from ..core.shapes import Shape
 from .shape_items import ShapeItem
 from .tools import TOOLS, Tool
+from .view_options import instance_color
 
 MIN_SCALE, MAX_SCALE = 0.02, 64.0
 WHEEL_STEP = 1.15  # zoom factor per wheel notch (120 units)
@@ -49,6 +50,9 @@ class Canvas(QGraphicsView):
         self.read_only_reason = ""
         self.hidden_classes: set[str] = set()
         self.opacity = 0.35
+        self.outline_only = False  # view option: outlines without fill (masks as their borders)
+        self.color_by_instance = False  # view option: one colour per instance instead of per class
+        self.brush_size = 12  # brush, eraser and scribble width in image pixels
         self.image_size = (0, 0)
         self._image_item = QGraphicsPixmapItem()
         self._image_item.setZValue(-1e9)
@@ -104,6 +108,9 @@ class Canvas(QGraphicsView):
             return c.color
         return default_color(zlib.crc32(label.encode()) % 254 + 1)
 
+    def shape_color(self, s: Shape) -> tuple[int, int, int]:
+        return instance_color(s) if self.color_by_instance else self.color_of(s.label)
+
     def _on_document_changed(self, _text: str = "") -> None:
         self._sync_items()
 
@@ -130,12 +137,16 @@ class Canvas(QGraphicsView):
             item.set_selected_shape(sid in self._selected)
 
     def _make_item(self, s: Shape) -> ShapeItem:
-        item = ShapeItem(s, self.color_of(s.label), self.opacity)
+        item = ShapeItem(s, self.shape_color(s), self.opacity, fill=not self.outline_only)
         item.setVisible(s.label not in self.hidden_classes)
         item.set_selected_shape(s.id in self._selected)
         self.scene().addItem(item)
         self._items[s.id] = item
         return item
+
+    def refresh_items(self) -> None:
+        """Redraw every shape item (after a view option such as fill or colouring changed)."""
+        self._rebuild_all()
 
     def _rebuild_all(self) -> None:
         for item in self._items.values():

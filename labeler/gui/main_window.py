@@ -16,6 +16,7 @@ from .actions import build_actions
 from .canvas import Canvas
 from .class_palette import ClassPaletteDock
 from .dialogs.controller import DialogController
+from .edit_ops import EditOpsController
 from .file_list import FileListDock
 from .pixel_status import PixelStatus
 from .recovery import RecoveryController
@@ -44,6 +45,7 @@ class MainWindow(QMainWindow):
         self.pos_label, self.zoom_label, self.class_label, self.saved_label = (QLabel(self) for _ in range(4))
         for w in (self.pos_label, self.zoom_label, self.class_label, self.saved_label):
             self.statusBar().addPermanentWidget(w)
+        self.edit_ops = EditOpsController(self)  # copy/paste, merge/subtract, brush size, view options
         self.recovery = RecoveryController(self)  # journals unsaved edits, offers them back after a crash
         self.dialogs = DialogController(self)  # shortcuts, settings, import, export
         self.pixel_status = PixelStatus(self)
@@ -51,6 +53,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tags_dock)
         self.actions_by_id = build_actions(self)
         self.actions_by_id["tool_polygon"].setChecked(True)
+        self.edit_ops.sync_actions(self.actions_by_id)
         self._connect()
         if project is not None:
             self.set_project(project, start_key)
@@ -185,6 +188,8 @@ class MainWindow(QMainWindow):
             self._doc.redo()
 
     def delete_selected(self) -> None:
+        if getattr(self.canvas.tool, "delete_hovered_vertex", lambda: False)():
+            return  # Delete over a vertex of a selected shape deletes just that vertex
         ids = self.canvas.selected_ids
         if ids and self._editable():
             self._doc.remove_shapes(ids)

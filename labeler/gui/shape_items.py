@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPath
 
 from ..core import geometry
 from ..core.shapes import CIRCLE, LINE, LINESTRIP, MASK, POINT, POLYGON, RECTANGLE, SCRIBBLE, Shape
+from .view_options import mask_border
 
 HANDLE_PX = 7  # vertex handle size in screen pixels
 POINT_PX = 8  # point marker diameter in screen pixels
@@ -41,8 +42,10 @@ def shape_path(shape: Shape) -> QPainterPath:
     return path
 
 
-def _mask_pixmap(rle: dict, color: QColor, opacity: float) -> tuple[QPixmap, int, int]:
+def _mask_pixmap(rle: dict, color: QColor, opacity: float, outline: bool = False) -> tuple[QPixmap, int, int]:
     m = geometry.rle_decode(rle)
+    if outline:
+        m, opacity = mask_border(m), 1.0
     ys, xs = np.nonzero(m)
     if len(xs) == 0:
         return QPixmap(), 0, 0
@@ -57,9 +60,10 @@ def _mask_pixmap(rle: dict, color: QColor, opacity: float) -> tuple[QPixmap, int
 class ShapeItem(QGraphicsPathItem):
     """Draws one shape: a cosmetic outline, a translucent fill for areas, handles when selected."""
 
-    def __init__(self, shape: Shape, color: tuple[int, int, int], opacity: float) -> None:
+    def __init__(self, shape: Shape, color: tuple[int, int, int], opacity: float, fill: bool = True) -> None:
         super().__init__()
         self.shape_data = shape
+        self.fill = fill  # False: outline only
         self._color = QColor(*color)
         self._opacity = opacity
         self._selected = False
@@ -109,14 +113,16 @@ class ShapeItem(QGraphicsPathItem):
         self.setPen(pen)
         fill = QColor(self._color)
         fill.setAlphaF(min(1.0, self._opacity + (0.15 if self._selected else 0.0)))
-        self.setBrush(QBrush(fill) if s.kind in (POLYGON, RECTANGLE, CIRCLE) else QBrush(Qt.BrushStyle.NoBrush))
+        filled = self.fill and s.kind in (POLYGON, RECTANGLE, CIRCLE)
+        self.setBrush(QBrush(fill) if filled else QBrush(Qt.BrushStyle.NoBrush))
         if self._marker is not None:
             self._marker.setPen(QPen(Qt.GlobalColor.white if self._selected else Qt.GlobalColor.black, 1))
             self._marker.setBrush(QBrush(self._color))
         if s.kind == MASK:
             if self._mask is None:
                 self._mask = QGraphicsPixmapItem(self)
-            pm, x0, y0 = _mask_pixmap(s.rle, self._color, min(1.0, self._opacity + (0.2 if self._selected else 0)))
+            pm, x0, y0 = _mask_pixmap(s.rle, self._color, min(1.0, self._opacity + (0.2 if self._selected else 0)),
+                                      outline=not self.fill)
             self._mask.setPixmap(pm)
             self._mask.setPos(x0, y0)
         self._update_handles()

@@ -2,7 +2,10 @@
 
 from .base import Tool
 from .create import LineTool, PointTool, PolygonTool, RectangleTool
+from .draw import CircleTool, LinestripTool, ScribbleTool
 from .edit import EditTool
+from .hole import HoleTool
+from .paint import BrushTool, EraserTool, FillTool
 
 TOOLS: dict[str, type[Tool]] = {
     "polygon": PolygonTool,
@@ -10,6 +13,14 @@ TOOLS: dict[str, type[Tool]] = {
     "point": PointTool,
     "line": LineTool,
     "edit": EditTool,
+    "circle": CircleTool,
+    "linestrip": LinestripTool,
+    "scribble": ScribbleTool,
+    "hole": HoleTool,
+    "brush": BrushTool,
+    "eraser": EraserTool,
+    "fill": FillTool,
 }
 
-__all__ = ["TOOLS", "Tool", "PolygonTool", "RectangleTool", "PointTool", "LineTool", "EditTool"]
+__all__ = ["TOOLS", "Tool", "PolygonTool", "RectangleTool", "PointTool", "LineTool", "EditTool", "CircleTool",
+           "LinestripTool", "ScribbleTool", "HoleTool", "BrushTool", "EraserTool", "FillTool"]

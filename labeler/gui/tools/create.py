@@ -24,6 +24,7 @@ class PolygonTool(Tool):
         super().__init__(canvas)
         self.points: list[tuple[float, float]] = []
         self._cursor: tuple[float, float] | None = None
+        self.hole_of: str | None = None  # Shift + first vertex inside a selected polygon: draw its hole
 
     @property
     def busy(self) -> bool:
@@ -32,6 +33,11 @@ class PolygonTool(Tool):
     def press(self, x, y, modifiers) -> bool:
         x, y = self.canvas.clamp(x, y)
         tol = self.canvas.scene_tolerance(CLOSE_PX)
+        if not self.points and self.name == "polygon":
+            from .hole import hole_target_at
+
+            target = hole_target_at(self.canvas, x, y) if modifiers & Qt.KeyboardModifier.ShiftModifier else None
+            self.hole_of = target.id if target is not None else None
         if len(self.points) >= 3 and math.dist(self.points[0], (x, y)) <= tol:
             return self.finish()
         if self.points and math.dist(self.points[-1], (x, y)) <= 1e-6:
@@ -71,12 +77,19 @@ class PolygonTool(Tool):
         if len(pts) < 3:
             self.canvas.message.emit("a polygon needs at least 3 vertices")
             return True
+        hole_of = self.hole_of
         self.cancel()
+        if hole_of is not None:
+            from .hole import add_hole
+
+            add_hole(self.canvas, hole_of, pts)
+            return True
         self.canvas.commit_new_shape(POLYGON, pts)
         return True
 
     def cancel(self) -> None:
         self.points = []
+        self.hole_of = None
         self.canvas.set_preview(None)
 
     def _update_preview(self) -> None:
