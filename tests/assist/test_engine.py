@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from labeler.assist.engine import (BOX, FOREGROUND_SCRIBBLES, NEGATIVE_POINTS, POSITIVE_POINTS, Engine,
+from labeler.assist.engine import (BOX, FOREGROUND_SCRIBBLES, POSITIVE_POINTS, Engine,
                                    Prompts, Proposal, Scribble, as_rgb, check_prompts, prompts_from_shapes,
                                    proposal_to_shapes)
 from labeler.core.annotation import ImageAnnotation

@@ -26,6 +26,9 @@ def test_one_box_segments_the_object(shape, seed):
     assert proposal.engine == "grabcut"
     assert mask_iou(proposal.mask, truth) >= 0.9
     assert 0.0 < proposal.score <= 1.0 and proposal.score != FALLBACK_SCORE
+    # more iterations re-learn the colour models from the first cut and keep the object
+    [more] = engine.propose(engine.prepare(image), Prompts(box=box, options={"iterations": 3}))
+    assert mask_iou(more.mask, truth) >= 0.9
 
 
 def test_ellipse_beats_the_box_itself():
