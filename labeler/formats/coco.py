@@ -384,17 +384,24 @@ def import_dataset(src, project, ctx, images=None, **options) -> None:
     project.save()
 
 
+def json_head(p: Path) -> str | None:
+    """The first 64 KiB of a JSON file (enough to tell COCO flavours apart), or None."""
+    if p.suffix.lower() != ".json" or not p.is_file():
+        return None
+    try:
+        with open(p, "r", encoding="utf-8", errors="replace") as f:
+            return f.read(1 << 16)
+    except OSError:
+        return None
+
+
 def detect(path) -> bool:
     """A COCO instances JSON, or a folder with ``annotations/instances_*.json``."""
     p = Path(path)
     if p.is_dir():
         return any((p / "annotations").glob("instances_*.json"))
-    if p.suffix.lower() != ".json" or not p.is_file():
-        return False
-    try:
-        with open(p, "r", encoding="utf-8", errors="replace") as f:
-            head = f.read(1 << 16)
-    except OSError:
+    head = json_head(p)
+    if head is None:
         return False
     if p.stem.startswith("panoptic_") or '"segments_info"' in head:
         return False

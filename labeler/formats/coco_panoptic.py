@@ -25,7 +25,7 @@ from ..core.fileio import safe_join, save_image_atomic, write_json_atomic
 from ..core.images import read_image
 from ..core.shapes import MASK, Shape
 from .coco import (COCO_CONVENTION, ImageTable, categories_for, group_instances, load_images, merge_categories,
-                   read_coco_json, register_image, resolve_images_dir)
+                   json_head, read_coco_json, register_image, resolve_images_dir)
 from .common import save_imported
 
 MAX_SEGMENT_ID = 256 ** 3 - 1
@@ -191,11 +191,7 @@ def detect(path) -> bool:
     p = Path(path)
     if p.is_dir():
         return any((p / "annotations").glob("panoptic_*.json"))
-    if p.suffix.lower() != ".json" or not p.is_file():
-        return False
-    try:
-        with open(p, "r", encoding="utf-8", errors="replace") as f:
-            head = f.read(1 << 16)
-    except OSError:
+    head = json_head(p)
+    if head is None:
         return False
     return '"segments_info"' in head or (p.stem.startswith("panoptic_") and '"annotations"' in head)
