@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QApplication
 from ..core.errors import LabelerError
 from ..core.images import is_image_file
 from ..core.project import Project
+from . import user_settings
+from .i18n import install_translator
 from .main_window import MainWindow
 
 
@@ -29,6 +31,7 @@ def run(path: str | None = None) -> int:
     """Show the main window and run the event loop; returns the exit status."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("labeler")
+    install_translator(app, user_settings.get("language"))  # before any window text is made
     try:
         window = create_window(path)
     except LabelerError as e:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QDockWidget, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -18,7 +18,7 @@ def color_icon(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
 
 class ClassPaletteDock(QDockWidget):
     def __init__(self, parent=None) -> None:
-        super().__init__("Classes", parent)
+        super().__init__(QCoreApplication.translate("docks", "Classes"), parent)
         # plain-callback signals (labeler.core.events), the same kind the document emits
         self.class_selected = Signal()  # (str)
         self.visibility_changed = Signal()  # (str, bool)

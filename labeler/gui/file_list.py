@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -17,7 +17,7 @@ DONE = ("done", "reviewed")
 
 class FileListDock(QDockWidget):
     def __init__(self, parent=None) -> None:
-        super().__init__("Files", parent)
+        super().__init__(QCoreApplication.translate("docks", "Files"), parent)
         # plain-callback signals (labeler.core.events), the same kind the document emits
         self.image_activated = Signal()  # (int) index into the project's key list
         self.setObjectName("file_list_dock")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QDockWidget, QHBoxLayout, QListWidget, \
     QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
@@ -13,7 +13,7 @@ from .class_palette import color_icon
 
 class ShapeListDock(QDockWidget):
     def __init__(self, parent=None) -> None:
-        super().__init__("Shapes", parent)
+        super().__init__(QCoreApplication.translate("docks", "Shapes"), parent)
         # plain-callback signals (labeler.core.events), the same kind the document emits
         self.selection_changed = Signal()  # (list) shape ids
         self.delete_requested = Signal()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QLineEdit, QTableWidget,
@@ -14,14 +16,19 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("dialogs", text)
 
 
+def plain_text(text: str) -> str:
+    """A menu text without its mnemonic: "&Save" -> "Save", "保存(&S)" -> "保存"."""
+    return re.sub(r"\(&\w\)", "", text).replace("&&", "\0").replace("&", "").replace("\0", "&")
+
+
 def shortcut_rows(specs: tuple[ActionSpec, ...] | None = None) -> list[tuple[str, str, str, str]]:
     """(id, action text, menu, shortcut as the platform writes it) per action, translated."""
     if specs is None:
         from ..actions import ACTIONS as specs  # imported late: actions.py imports this package
     rows = []
     for spec in specs:
-        text = QCoreApplication.translate("actions", spec.text).replace("&", "")
-        menu = QCoreApplication.translate("menus", spec.menu).replace("&", "")
+        text = plain_text(QCoreApplication.translate("actions", spec.text))
+        menu = plain_text(QCoreApplication.translate("menus", spec.menu))
         keys = QKeySequence(spec.shortcut).toString(QKeySequence.SequenceFormat.NativeText) if spec.shortcut else ""
         rows.append((spec.id, text, menu, keys))
     return rows

@@ -1,0 +1,484 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+<context>
+    <name>menus</name>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>编辑(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;Tools</source>
+        <translation>工具(&amp;T)</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>&amp;Classes</source>
+        <translation>类别(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+</context>
+<context>
+    <name>actions</name>
+    <message>
+        <source>&amp;Open Folder...</source>
+        <translation>打开文件夹(&amp;O)...</translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation>保存(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;Undo</source>
+        <translation>撤销(&amp;U)</translation>
+    </message>
+    <message>
+        <source>&amp;Redo</source>
+        <translation>重做(&amp;R)</translation>
+    </message>
+    <message>
+        <source>&amp;Delete Shapes</source>
+        <translation>删除形状(&amp;D)</translation>
+    </message>
+    <message>
+        <source>Change Class to Current</source>
+        <translation>改为当前类别</translation>
+    </message>
+    <message>
+        <source>Mark Image &amp;Done</source>
+        <translation>标记图像为已完成(&amp;D)</translation>
+    </message>
+    <message>
+        <source>Mark Image &amp;Reviewed</source>
+        <translation>标记图像为已审核(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Mark Image In &amp;Progress</source>
+        <translation>标记图像为进行中(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Create &amp;Polygon</source>
+        <translation>创建多边形(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Create &amp;Rectangle</source>
+        <translation>创建矩形(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Create P&amp;oint</source>
+        <translation>创建点(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Create &amp;Line</source>
+        <translation>创建线段(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;Edit Shapes</source>
+        <translation>编辑形状(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;Previous Image</source>
+        <translation>上一张图像(&amp;P)</translation>
+    </message>
+    <message>
+        <source>&amp;Next Image</source>
+        <translation>下一张图像(&amp;N)</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;In</source>
+        <translation>放大(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;Out</source>
+        <translation>缩小(&amp;O)</translation>
+    </message>
+    <message>
+        <source>&amp;Fit Window</source>
+        <translation>适应窗口(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;Original Size</source>
+        <translation>原始大小(&amp;O)</translation>
+    </message>
+    <message>
+        <source>More Opaque Overlay</source>
+        <translation>叠加层更不透明</translation>
+    </message>
+    <message>
+        <source>More Transparent Overlay</source>
+        <translation>叠加层更透明</translation>
+    </message>
+    <message>
+        <source>Class 1</source>
+        <translation>类别 1</translation>
+    </message>
+    <message>
+        <source>Class 2</source>
+        <translation>类别 2</translation>
+    </message>
+    <message>
+        <source>Class 3</source>
+        <translation>类别 3</translation>
+    </message>
+    <message>
+        <source>Class 4</source>
+        <translation>类别 4</translation>
+    </message>
+    <message>
+        <source>Class 5</source>
+        <translation>类别 5</translation>
+    </message>
+    <message>
+        <source>Class 6</source>
+        <translation>类别 6</translation>
+    </message>
+    <message>
+        <source>Class 7</source>
+        <translation>类别 7</translation>
+    </message>
+    <message>
+        <source>Class 8</source>
+        <translation>类别 8</translation>
+    </message>
+    <message>
+        <source>Class 9</source>
+        <translation>类别 9</translation>
+    </message>
+    <message>
+        <source>Create &amp;Circle</source>
+        <translation>创建圆形(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Create Line &amp;Strip</source>
+        <translation>创建折线(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Scri&amp;bble (weak label)</source>
+        <translation>涂鸦（弱标注）(&amp;B)</translation>
+    </message>
+    <message>
+        <source>Draw &amp;Hole in Selected Polygon</source>
+        <translation>在所选多边形中画洞(&amp;H)</translation>
+    </message>
+    <message>
+        <source>Mask &amp;Brush</source>
+        <translation>掩膜画笔(&amp;B)</translation>
+    </message>
+    <message>
+        <source>Mask &amp;Eraser</source>
+        <translation>掩膜橡皮擦(&amp;E)</translation>
+    </message>
+    <message>
+        <source>Mask &amp;Fill (Bucket)</source>
+        <translation>掩膜填充（油漆桶）(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Smaller Brush</source>
+        <translation>缩小画笔</translation>
+    </message>
+    <message>
+        <source>Larger Brush</source>
+        <translation>放大画笔</translation>
+    </message>
+    <message>
+        <source>&amp;Copy Shapes</source>
+        <translation>复制形状(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Paste Shapes</source>
+        <translation>粘贴形状(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Paste Shapes at C&amp;ursor</source>
+        <translation>在光标处粘贴形状(&amp;U)</translation>
+    </message>
+    <message>
+        <source>D&amp;uplicate Shapes</source>
+        <translation>创建形状副本(&amp;U)</translation>
+    </message>
+    <message>
+        <source>&amp;Merge Selected (Union)</source>
+        <translation>合并所选（并集）(&amp;M)</translation>
+    </message>
+    <message>
+        <source>&amp;Subtract Others from First Selected</source>
+        <translation>从第一个所选中减去其他(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Mask to &amp;Polygons</source>
+        <translation>掩膜转多边形(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Polygon to Mas&amp;k</source>
+        <translation>多边形转掩膜(&amp;K)</translation>
+    </message>
+    <message>
+        <source>&amp;Fill Shapes</source>
+        <translation>填充形状(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Outlines &amp;Only</source>
+        <translation>仅显示轮廓(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Colour by &amp;Class</source>
+        <translation>按类别着色(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Colour by &amp;Instance</source>
+        <translation>按实例着色(&amp;I)</translation>
+    </message>
+    <message>
+        <source>&amp;Import Dataset...</source>
+        <translation>导入数据集(&amp;I)...</translation>
+    </message>
+    <message>
+        <source>E&amp;xport Dataset...</source>
+        <translation>导出数据集(&amp;X)...</translation>
+    </message>
+    <message>
+        <source>Se&amp;ttings...</source>
+        <translation>设置(&amp;T)...</translation>
+    </message>
+    <message>
+        <source>&amp;Keyboard Shortcuts</source>
+        <translation>键盘快捷键(&amp;K)</translation>
+    </message>
+</context>
+<context>
+    <name>docks</name>
+    <message>
+        <source>Files</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Classes</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Shapes</source>
+        <translation>形状</translation>
+    </message>
+    <message>
+        <source>Image Tags</source>
+        <translation>图像标签</translation>
+    </message>
+    <message>
+        <source>New tag name, then Enter</source>
+        <translation>输入新标签名，然后按回车</translation>
+    </message>
+    <message>
+        <source>tag {0} added for this session only: {1}</source>
+        <translation>标签 {0} 仅在本次会话中添加：{1}</translation>
+    </message>
+</context>
+<context>
+    <name>status</name>
+    <message>
+        <source>RGB {0}, {1}, {2}</source>
+        <translation>RGB {0}, {1}, {2}</translation>
+    </message>
+</context>
+<context>
+    <name>recovery</name>
+    <message>
+        <source>Recover unsaved edits</source>
+        <translation>恢复未保存的编辑</translation>
+    </message>
+    <message>
+        <source>Unsaved edits from a session that ended unexpectedly were found for {0} image(s):
+{1}
+
+Restore them?</source>
+        <translation>发现上次意外结束的会话中有 {0} 张图像的未保存编辑：
+{1}
+
+是否恢复？</translation>
+    </message>
+    <message>
+        <source>could not write the recovery file: {0}</source>
+        <translation>无法写入恢复文件：{0}</translation>
+    </message>
+    <message>
+        <source>restored unsaved edits for {0} image(s)</source>
+        <translation>已恢复 {0} 张图像的未保存编辑</translation>
+    </message>
+</context>
+<context>
+    <name>dialogs</name>
+    <message>
+        <source>(no source given)</source>
+        <translation>（未指定来源）</translation>
+    </message>
+    <message>
+        <source>{0}: no such file or folder</source>
+        <translation>{0}：没有该文件或文件夹</translation>
+    </message>
+    <message>
+        <source>A new language takes effect when the program is started again.</source>
+        <translation>新的语言将在程序重新启动后生效。</translation>
+    </message>
+    <message>
+        <source>Autosave every</source>
+        <translation>自动保存间隔</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Classes</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Dataset to import</source>
+        <translation>要导入的数据集</translation>
+    </message>
+    <message>
+        <source>Default overlay opacity</source>
+        <translation>默认叠加层不透明度</translation>
+    </message>
+    <message>
+        <source>Export Dataset</source>
+        <translation>导出数据集</translation>
+    </message>
+    <message>
+        <source>Import Dataset</source>
+        <translation>导入数据集</translation>
+    </message>
+    <message>
+        <source>File...</source>
+        <translation>文件...</translation>
+    </message>
+    <message>
+        <source>Folder...</source>
+        <translation>文件夹...</translation>
+    </message>
+    <message>
+        <source>Filter by action, menu or key</source>
+        <translation>按操作、菜单或按键筛选</translation>
+    </message>
+    <message>
+        <source>Format</source>
+        <translation>格式</translation>
+    </message>
+    <message>
+        <source>Keyboard Shortcuts</source>
+        <translation>键盘快捷键</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Options</source>
+        <translation>选项</translation>
+    </message>
+    <message>
+        <source>Output folder</source>
+        <translation>输出文件夹</translation>
+    </message>
+    <message>
+        <source>Project folder</source>
+        <translation>项目文件夹</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <source>Menu</source>
+        <translation>菜单</translation>
+    </message>
+    <message>
+        <source>Shortcut</source>
+        <translation>快捷键</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>Split ratios</source>
+        <translation>划分比例</translation>
+    </message>
+    <message>
+        <source>Split</source>
+        <translation>划分</translation>
+    </message>
+    <message>
+        <source>a preset name, a schema JSON, or a text file of class names</source>
+        <translation>预设名称、模式 JSON 文件或类别名称文本文件</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>cancelling...</source>
+        <translation>正在取消...</translation>
+    </message>
+    <message>
+        <source>working...</source>
+        <translation>正在处理...</translation>
+    </message>
+    <message>
+        <source>choose the output folder</source>
+        <translation>请选择输出文件夹</translation>
+    </message>
+    <message>
+        <source>choose the project folder to import into</source>
+        <translation>请选择要导入到的项目文件夹</translation>
+    </message>
+    <message>
+        <source>every image</source>
+        <translation>所有图像</translation>
+    </message>
+    <message>
+        <source>open a project first</source>
+        <translation>请先打开一个项目</translation>
+    </message>
+    <message>
+        <source>open the project afterwards</source>
+        <translation>完成后打开该项目</translation>
+    </message>
+    <message>
+        <source>the current image could not be saved; export it after saving</source>
+        <translation>当前图像无法保存；请保存后再导出</translation>
+    </message>
+    <message>
+        <source>the current image could not be saved; nothing imported</source>
+        <translation>当前图像无法保存；未导入任何内容</translation>
+    </message>
+</context>
+</TS>
