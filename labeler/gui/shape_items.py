@@ -43,14 +43,12 @@ def shape_path(shape: Shape) -> QPainterPath:
 
 
 def _mask_pixmap(rle: dict, color: QColor, opacity: float, outline: bool = False) -> tuple[QPixmap, int, int]:
-    m = geometry.rle_decode(rle)
-    if outline:
-        m, opacity = mask_border(m), 1.0
-    ys, xs = np.nonzero(m)
-    if len(xs) == 0:
+    x0, y0, w, h = (int(v) for v in geometry.rle_bbox(rle))  # from the RLE, without scanning pixels
+    if w == 0 or h == 0:
         return QPixmap(), 0, 0
-    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
-    crop = m[y0:y1, x0:x1]
+    crop = geometry.rle_decode(rle)[y0:y0 + h, x0:x0 + w]
+    if outline:
+        crop, opacity = mask_border(crop), 1.0
     rgba = np.zeros(crop.shape + (4,), np.uint8)
     rgba[crop] = (color.red(), color.green(), color.blue(), int(round(255 * opacity)))
     img = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.shape[1] * 4, QImage.Format.Format_RGBA8888)

@@ -131,6 +131,9 @@ def test_outline_only_and_colour_by_instance(window, mouse):
     m[300:340, 300:340] = True
     doc.add_shape(Shape(MASK, "person", rle=geometry.rle_encode(m), instance_id=1))
     ids = [s.id for s in doc.shapes]
+    mask_item = canvas.shape_item(ids[2])._mask  # drawn as a pixmap of the mask's bounding box
+    assert (mask_item.pos().x(), mask_item.pos().y()) == (300, 300)
+    assert (mask_item.pixmap().width(), mask_item.pixmap().height()) == (40, 40)
     colors = [canvas.shape_item(i).pen().color().rgb() for i in ids[:2]]
     assert colors[0] == colors[1]  # same class, same colour
     assert canvas.shape_item(ids[0]).brush().style() != Qt.BrushStyle.NoBrush

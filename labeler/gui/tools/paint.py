@@ -33,6 +33,7 @@ class StrokeOverlay(QGraphicsItem):
         self.buffer = np.zeros((height, width), np.uint8)
         self.rgba = rgba
         self.dirty_rects: list[tuple[int, int, int, int]] = []  # (x0, y0, x1, y1) per update
+        self.bounds: tuple[int, int, int, int] | None = None  # union of the dirty rectangles
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self.setZValue(5e8)
 
@@ -45,7 +46,16 @@ class StrokeOverlay(QGraphicsItem):
         x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
         if x1 > x0 and y1 > y0:
             self.dirty_rects.append((x0, y0, x1, y1))
+            b = self.bounds or (x0, y0, x1, y1)
+            self.bounds = (min(b[0], x0), min(b[1], y0), max(b[2], x1), max(b[3], y1))
             self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def stroke(self) -> "Window":
+        """The painted pixels inside their bounding box."""
+        if self.bounds is None:
+            return Window(np.zeros((0, 0), bool), 0, 0)
+        x0, y0, x1, y1 = self.bounds
+        return Window(self.buffer[y0:y1, x0:x1].astype(bool), x0, y0)
 
     def paint(self, painter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         r = option.exposedRect.intersected(self.boundingRect())
@@ -58,6 +68,32 @@ class StrokeOverlay(QGraphicsItem):
         rgba[sub.astype(bool)] = self.rgba
         img = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.shape[1] * 4, QImage.Format.Format_RGBA8888)
         painter.drawImage(QPointF(x0, y0), img)
+
+
+class Window:
+    """Pixels of an edit inside a window of the image: ``pixels`` placed at column x0, row y0."""
+
+    def __init__(self, pixels: np.ndarray, x0: int, y0: int) -> None:
+        self.pixels, self.x0, self.y0 = pixels, x0, y0
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        h, w = self.pixels.shape
+        return self.x0, self.y0, self.x0 + w, self.y0 + h
+
+    def any(self) -> bool:
+        return bool(self.pixels.any())
+
+    def region(self, full: np.ndarray) -> np.ndarray:
+        """The part of a full-image array under this window (a view: writes go through)."""
+        x0, y0, x1, y1 = self.box
+        return full[y0:y1, x0:x1]
+
+    def touches(self, rle: dict) -> bool:
+        """Whether a mask's bounding box overlaps the window (cheap, without decoding)."""
+        bx, by, bw, bh = geometry.rle_bbox(rle)
+        x0, y0, x1, y1 = self.box
+        return bw > 0 and bx < x1 and bx + bw > x0 and by < y1 and by + bh > y0
 
 
 def _pixel(x: float, y: float) -> tuple[int, int]:
@@ -74,31 +110,36 @@ def target_mask(canvas) -> Shape | None:
     return None
 
 
-def add_to_mask(canvas, pixels: np.ndarray, text: str) -> Shape | None:
-    """Add ``pixels`` to the target mask (or a new mask of the current class): one undo step."""
-    if not canvas.may_edit() or not pixels.any():
+def add_to_mask(canvas, edit: Window, text: str) -> Shape | None:
+    """Add the edit's pixels to the target mask (or a new mask of the current class): one undo step."""
+    if not canvas.may_edit() or not edit.any():
         return None
     if not canvas.current_label:
         canvas.message.emit("choose or add a class first")
         return None
     doc = canvas.document
     target = target_mask(canvas)
+    w, h = canvas.image_size
     with doc.group(text):
         if target is None:
-            shape = doc.add_shape(Shape(MASK, canvas.current_label, rle=geometry.rle_encode(pixels)))
+            full = np.zeros((h, w), bool)
+            edit.region(full)[...] = edit.pixels
+            shape = doc.add_shape(Shape(MASK, canvas.current_label, rle=geometry.rle_encode(full)))
         else:
             base = geometry.rle_decode(target.rle)
-            if not (pixels & ~base).any():
+            region = edit.region(base)
+            if not (edit.pixels & ~region).any():
                 return target
-            shape = doc.replace_shape(target.id, target.replace(rle=geometry.rle_encode(base | pixels)), text)
+            region |= edit.pixels
+            shape = doc.replace_shape(target.id, target.replace(rle=geometry.rle_encode(base)), text)
     canvas.select([shape.id])
     return shape
 
 
-def erase_from_masks(canvas, pixels: np.ndarray) -> int:
-    """Remove ``pixels`` from the selected masks, or from every visible mask they touch when no
-    mask is selected; masks left empty are deleted. One undo step; returns how many changed."""
-    if not canvas.may_edit() or not pixels.any():
+def erase_from_masks(canvas, edit: Window) -> int:
+    """Remove the edit's pixels from the selected masks, or from every visible mask they touch when
+    no mask is selected; masks left empty are deleted. One undo step; returns how many changed."""
+    if not canvas.may_edit() or not edit.any():
         return 0
     doc = canvas.document
     masks = [s for s in doc.shapes if s.kind == MASK and s.label not in canvas.hidden_classes]
@@ -106,12 +147,15 @@ def erase_from_masks(canvas, pixels: np.ndarray) -> int:
     changed = 0
     with doc.group("erase"):
         for s in chosen or masks:
-            base = geometry.rle_decode(s.rle)
-            if base.shape != pixels.shape or not (base & pixels).any():
+            if list(s.rle["size"]) != [canvas.image_size[1], canvas.image_size[0]] or not edit.touches(s.rle):
                 continue
-            rest = base & ~pixels
-            if rest.any():
-                doc.replace_shape(s.id, s.replace(rle=geometry.rle_encode(rest)), "erase")
+            base = geometry.rle_decode(s.rle)
+            region = edit.region(base)
+            if not (region & edit.pixels).any():
+                continue
+            region &= ~edit.pixels
+            if base.any():
+                doc.replace_shape(s.id, s.replace(rle=geometry.rle_encode(base)), "erase")
             else:
                 doc.remove_shape(s.id)
             changed += 1
@@ -175,12 +219,12 @@ class BrushTool(Tool):
         if self.overlay is None:
             return False
         self.move(x, y)
-        stroke = self.overlay.buffer.astype(bool)
+        stroke = self.overlay.stroke()
         self.cancel()
         self.commit(stroke)
         return True
 
-    def commit(self, stroke: np.ndarray) -> None:
+    def commit(self, stroke: Window) -> None:
         add_to_mask(self.canvas, stroke, "brush stroke")
 
     def cancel(self) -> None:
@@ -214,7 +258,7 @@ class EraserTool(BrushTool):
     def _color(self) -> tuple[int, int, int, int]:
         return ERASER_RGBA
 
-    def commit(self, stroke: np.ndarray) -> None:
+    def commit(self, stroke: Window) -> None:
         erase_from_masks(self.canvas, stroke)
 
 
@@ -237,6 +281,6 @@ class FillTool(Tool):
             self.canvas.message.emit(f"not filled: {e}")
             return True
         region = flood(labels, (row, col), connectivity=1)
-        if add_to_mask(self.canvas, region, "fill") is None:
+        if add_to_mask(self.canvas, Window(region, 0, 0), "fill") is None:
             self.canvas.message.emit("nothing to fill here")
         return True
