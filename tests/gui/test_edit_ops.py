@@ -151,3 +151,44 @@ def test_outline_only_and_colour_by_instance(window, mouse):
     assert canvas.shape_item(ids[0]).brush().style() != Qt.BrushStyle.NoBrush
     assert canvas.shape_item(ids[1]).pen().color().rgb() == colors[0]
     assert canvas.shape_item(ids[2])._mask.pixmap().toImage().pixelColor(20, 20).alpha() > 0
+
+
+def test_subtract_a_band_splits_a_shape_and_masks_paste_shifted(window, mouse):
+    doc, canvas = window.session.document, window.canvas
+    rectangles(window, mouse, [((50, 50), (250, 150)), ((130, 20), (170, 200))])
+    outer, band = doc.shapes
+    canvas.select([outer.id, band.id])
+    window.actions_by_id["subtract"].trigger()
+    pieces = [s for s in doc.shapes if s.id != band.id]
+    assert len(pieces) == 2 and all(s.kind == "polygon" and s.label == outer.label for s in pieces)
+    assert sum(geometry.shape_to_mask(s, 512, 512).sum() for s in pieces) == 200 * 100 - 40 * 100
+    mouse.key(K.Key_Z, CTRL)
+    assert len(doc.shapes) == 2 and doc.get(outer.id).same_as(outer)
+    m = np.zeros((512, 512), bool)
+    m[300:320, 300:330] = True
+    doc.add_shape(Shape(MASK, "cat", rle=geometry.rle_encode(m)))
+    canvas.select([doc.shapes[-1].id])
+    mouse.key(K.Key_C, CTRL)
+    mouse.key(K.Key_V, CTRL)
+    pasted = geometry.rle_decode(doc.shapes[-1].rle)
+    assert pasted.sum() == m.sum() and pasted[310:330, 310:340].all()
+
+
+def test_read_only_image_refuses_every_operation(window, mouse):
+    doc, canvas = window.session.document, window.canvas
+    rectangles(window, mouse, [((50, 50), (150, 150)), ((100, 100), (200, 200))])
+    canvas.select([s.id for s in doc.shapes])
+    mouse.key(K.Key_C, CTRL)
+    before, revision = list(doc.shapes), doc.revision
+    canvas.read_only_reason = "test image"
+    for key, mod in ((K.Key_V, CTRL), (K.Key_D, CTRL), (K.Key_M, CTRL), (K.Key_M, CTRL_SHIFT)):
+        mouse.key(key, mod)
+    window.actions_by_id["polygon_to_mask"].trigger()
+    for tool in ("brush", "eraser"):
+        window.set_tool(tool)
+        mouse.drag((120, 120), (180, 180))
+    window.set_tool("fill")
+    mouse.click(300, 300)
+    assert len(doc.shapes) == 2 and all(a is b for a, b in zip(doc.shapes, before))
+    assert doc.revision == revision  # not one edit went through
+    assert "read-only" in window.statusBar().currentMessage()
