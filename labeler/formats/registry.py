@@ -26,6 +26,7 @@ FORMATS: dict[str, str] = {
     "voc": "labeler.formats.voc",
     "cityscapes": "labeler.formats.cityscapes",
     "mask-png": "labeler.formats.mask_png",
+    "weak": "labeler.formats.weak_labels",
 }
 
 
