@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "labeler.commands.data",
     "labeler.commands.train",
     "labeler.commands.assist",
+    "labeler.commands.autolabel",
 )
 
 #: The command `labeler PATH` (or plain `labeler`) stands for.

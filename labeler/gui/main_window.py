@@ -6,7 +6,7 @@ below named there are its handlers.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow
 
 from ..core.document import Document
@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
 
     def _on_class_selected(self, name: str) -> None:
         self.canvas.current_label = name
-        self.class_label.setText(f"class: {name}")
+        self.class_label.setText(QCoreApplication.translate("status", "class: {0}").format(name))
 
     def add_class(self, name: str) -> None:
         if self.project is None:
@@ -152,13 +152,14 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         s = self.session
         dirty = bool(s and s.dirty)
-        self.saved_label.setText("unsaved" if dirty else "saved")
+        self.saved_label.setText(QCoreApplication.translate("status", "unsaved" if dirty else "saved"))
         key = s.key if s else None
         self.setWindowTitle(f"labeler - {key}{' *' if dirty else ''}" if key else "labeler")
 
     # -- action handlers (named in actions.py) ---------------------------------------------------
     def open_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a project or image folder")
+        folder = QFileDialog.getExistingDirectory(
+            self, QCoreApplication.translate("dialogs", "Open a project or image folder"))
         if folder:
             self.open_path(folder)
 
