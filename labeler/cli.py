@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "labeler.commands.train",
     "labeler.commands.assist",
     "labeler.commands.autolabel",
+    "labeler.commands.sam",
 )
 
 #: The command `labeler PATH` (or plain `labeler`) stands for.

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 
 from labeler.assist.cache import EmbeddingCache
+from labeler.assist.device import choose_device
+from labeler.assist.download import resolve_checkpoint
 from labeler.assist.engine import (BACKGROUND_SCRIBBLES, BOX, FOREGROUND_SCRIBBLES, LOW_RES_LOGITS,
                                    NEGATIVE_POINTS, POSITIVE_POINTS, Prompts, Proposal, as_rgb)
 from labeler.core.errors import LabelerError
@@ -163,16 +165,18 @@ class SamEngine:
         self.scribble_points = scribble_points
         self._predictor = None
         self._identity: str | None = None
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # loading the model; asking the decoder (propose)
+        self._encode_lock = threading.Lock()  # the encoder: a prefetch never holds up a click
+        self._encoder = None  # a second SamPredictor on the same model, used only by prepare
         self.encoder_runs = 0
 
     @property
     def checkpoint(self) -> Path:
         path = self._checkpoint or os.environ.get(CHECKPOINT_ENV)
         if not path:
-            raise LabelerError(f"no SAM checkpoint: set ${CHECKPOINT_ENV} to a segment-anything .pth file "
-                               "(sam_vit_b / vit_l / vit_h)")
-        return Path(path).expanduser()
+            raise LabelerError(f"no SAM checkpoint: set ${CHECKPOINT_ENV} to vit_b, vit_l, vit_h "
+                               "(after `labeler sam-download NAME`) or a segment-anything .pth file")
+        return resolve_checkpoint(path)  # a model name -> its file in the user cache
 
     @property
     def cache_key(self) -> str:
@@ -185,11 +189,7 @@ class SamEngine:
 
     @property
     def device(self) -> str:
-        if self._device != "auto":
-            return self._device
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return choose_device(self._device)  # auto: CUDA, else MPS, else CPU
 
     def predictor(self):
         """The loaded ``SamPredictor`` (the checkpoint is read on first use)."""
@@ -200,6 +200,7 @@ class SamEngine:
                 path = self.checkpoint
                 sam, _ = load_sam(path, self.device)
                 self._predictor = SamPredictor(sam)
+                self._encoder = SamPredictor(sam)
                 self._identity = checkpoint_identity(path)
             return self._predictor
 
@@ -209,12 +210,15 @@ class SamEngine:
         return self.cache.get_or_prepare(self, as_rgb(image), compute=self._encode)
 
     def _encode(self, image: np.ndarray) -> SamState:
-        with self._lock:
-            predictor = self.predictor()
-            predictor.set_image(image, image_format="RGB")
+        self.predictor()
+        with self._encode_lock:
+            encoder = self._encoder
+            encoder.set_image(image, image_format="RGB")
             self.encoder_runs += 1
-            return SamState(predictor.features.detach().cpu(), tuple(predictor.original_size),
-                            tuple(predictor.input_size))
+            state = SamState(encoder.features.detach().cpu(), tuple(encoder.original_size),
+                             tuple(encoder.input_size))
+            encoder.reset_image()  # the state holds the features; do not keep a second copy
+            return state
 
     @staticmethod
     def state_to_dict(state: SamState) -> dict:

@@ -103,3 +103,8 @@ class EmbeddingCache:
 
     def __contains__(self, key: str) -> bool:
         return key in self._memory
+
+    def on_disk(self, key: str) -> bool:
+        """Whether the disk folder has an entry for ``key`` (not read, so not checked for damage)."""
+        path = self._path(key)
+        return path is not None and path.is_file()
