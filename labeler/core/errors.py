@@ -29,6 +29,10 @@ class ImageReadError(LabelerError):
         super().__init__(f"{path}: {reason}")
 
 
+class ImageTooLargeError(LabelerError):
+    """An image is too large for an operation that needs it whole in memory."""
+
+
 class SchemaError(LabelerError):
     """A label schema is malformed or a class is not in it."""
 

@@ -28,10 +28,23 @@ from pycocotools import mask as mask_utils
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
-from .errors import InvalidShapeError
+from .errors import ImageTooLargeError, InvalidShapeError
 from .shapes import CIRCLE, MASK, POLYGON, RECTANGLE, Shape
 
 CONVENTIONS = ("coco", "pil", "pil-fill")
+
+#: Largest image a dense label map (semantic, instance, panoptic) is made for in one piece: the
+#: same bound as a whole-image decode. Larger images are refused with a clear error instead of
+#: exhausting memory; their polygon/RLE exports (COCO instances, labelme) still work.
+MAX_DENSE_PIXELS = 400_000_000
+
+
+def check_dense_size(height: int, width: int) -> None:
+    """Raise a clear error before allocating a whole-image label map that is too large."""
+    if int(height) * int(width) > MAX_DENSE_PIXELS:
+        raise ImageTooLargeError(
+            f"{width} x {height} image is too large for a dense label map (limit "
+            f"{MAX_DENSE_PIXELS:,} pixels); export it as COCO instances or labelme, or tile it first")
 
 # ---------------------------------------------------------------------------------- RLE
 
@@ -187,6 +200,7 @@ def rasterize(items: Iterable[tuple[Shape, int]], height: int, width: int, *, fi
 
     Only area shapes paint (weak labels such as points and scribbles are skipped).
     """
+    check_dense_size(height, width)
     out = np.full((height, width), fill, dtype=dtype)
     pairs = [(s, v) for s, v in items if s.is_area]
     for shape, value in sorted(pairs, key=lambda sv: sv[0].z):

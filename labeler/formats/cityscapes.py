@@ -355,6 +355,7 @@ def _export_one(project: Project, key: str, out: Path, stem: str, table: LabelTa
     ann, problems = project.load_with_problems(key)
     for p in problems:
         ctx.report.warn(p)
+    geometry.check_dense_size(ann.height, ann.width)
     objects = build_objects(ann.shapes, table, ann.height, ann.width, label_map=label_map, min_iou=min_iou,
                             warn=lambda msg: ctx.report.warn(f"{key}: {msg}"))
     doc = {"imgHeight": ann.height, "imgWidth": ann.width, "objects": objects}

@@ -130,3 +130,13 @@ def test_shape_window_limits_work_to_the_shape():
     m, (x0, y0) = g.shape_mask_window(s, 40000, 40000)
     assert m.shape[0] < 20 and m.shape[1] < 20 and m.sum() == 100
     assert g.shape_mask_window(Shape("rectangle", "a", [[-50, -50], [-10, -10]]), 100, 100) is None
+
+
+def test_dense_maps_of_huge_images_are_refused_before_allocating():
+    from labeler.core.errors import ImageTooLargeError
+
+    s = Shape("rectangle", "a", [[0, 0], [10, 10]])
+    with pytest.raises(ImageTooLargeError, match="40000 x 40000 image is too large"):
+        g.rasterize([(s, 1)], 40000, 40000)
+    # the shape itself is still rendered cheaply in its own window
+    assert g.shape_mask_window(s, 40000, 40000)[0].sum() == 100
