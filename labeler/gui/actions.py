@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 from .action_spec import ActionSpec  # noqa: F401 (re-exported: rows elsewhere import it from here)
+from .assist_controller import ASSIST_ACTIONS
 from .dialogs.controller import DIALOG_ACTIONS
 from .edit_ops import TOOL_ACTIONS
 
@@ -42,7 +43,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
 ) + tuple(
     ActionSpec(f"class_{i}", f"Class {i}", str(i), "select_class_index", "&Classes", arg=i - 1)
     for i in range(1, 10)
-) + TOOL_ACTIONS + DIALOG_ACTIONS
+) + TOOL_ACTIONS + DIALOG_ACTIONS + ASSIST_ACTIONS
 
 
 def resolve_handler(window, path: str):

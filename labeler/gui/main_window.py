@@ -13,6 +13,7 @@ from ..core.document import Document
 from ..core.errors import LabelerError
 from ..core.project import Project
 from .actions import build_actions
+from .assist_controller import AssistController
 from .canvas import Canvas
 from .class_palette import ClassPaletteDock
 from .dialogs.controller import DialogController
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         self.pixel_status = PixelStatus(self)
         self.tags_dock = TagsDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tags_dock)
+        self.assist = AssistController(self)  # the AI tool's engines, workers and panel
         self.actions_by_id = build_actions(self)
         self.actions_by_id["tool_polygon"].setChecked(True)
         self.edit_ops.sync_actions(self.actions_by_id)
@@ -86,7 +88,7 @@ class MainWindow(QMainWindow):
         s.dirty_changed.connect(lambda _d: self._update_title())
         s.saved.connect(lambda key: self.show_message(f"saved {key}"))
         s.message.connect(self.show_message)
-        for follower in (self.recovery, self.tags_dock, self.dialogs):
+        for follower in (self.recovery, self.tags_dock, self.dialogs, self.assist):
             follower.attach(s)
         self.canvas.set_schema(project.schema)
         self.class_dock.set_schema(project.schema)

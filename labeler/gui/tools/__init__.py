@@ -1,5 +1,6 @@
 """Canvas tools, one class each. The canvas forwards mouse and key events to the active tool."""
 
+from .assist import AssistTool
 from .base import Tool
 from .create import LineTool, PointTool, PolygonTool, RectangleTool
 from .draw import CircleTool, LinestripTool, ScribbleTool
@@ -20,7 +21,8 @@ TOOLS: dict[str, type[Tool]] = {
     "brush": BrushTool,
     "eraser": EraserTool,
     "fill": FillTool,
+    "ai": AssistTool,
 }
 
 __all__ = ["TOOLS", "Tool", "PolygonTool", "RectangleTool", "PointTool", "LineTool", "EditTool", "CircleTool",
-           "LinestripTool", "ScribbleTool", "HoleTool", "BrushTool", "EraserTool", "FillTool"]
+           "LinestripTool", "ScribbleTool", "HoleTool", "BrushTool", "EraserTool", "FillTool", "AssistTool"]

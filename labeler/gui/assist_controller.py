@@ -1,0 +1,332 @@
+"""The window's side of the AI tool: which engine, preparing images in a worker, proposing.
+
+``prepare`` (an image encoder, superpixels) never runs on the GUI thread: when the AI tool is
+chosen or another image opens, a :class:`~labeler.gui.workers.Worker` reads the image file and
+prepares it, and the panel shows a busy bar meanwhile. Prompts given before that finishes wait
+(only the latest set matters: prompts are cumulative) and are proposed as soon as the state is
+ready; ``propose`` runs in a worker too, one call at a time, always on the newest prompts. A
+prepared state or a proposal that arrives for an image or engine no longer shown is dropped.
+Prepared states are kept in a small LRU, so going back to an image is instant. When
+``labeler.assist.prefetch`` exists, the next images are prepared ahead of time with it.
+
+The panel lists every engine (those that cannot run, e.g. SAM without a checkpoint, greyed out
+with the reason) and every plugin that failed to load, with its error; Help > Plugins shows the
+same in a dialog.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+
+from ..assist.engine import Engine, Prompts, Proposal, check_prompts
+from ..assist.plugins import LoadedPlugins, load_plugins
+from ..core.images import read_image
+from . import user_settings
+from .action_spec import ActionSpec
+from .assist_panel import AssistPanel, PluginsDialog
+from .workers import Worker
+
+ENGINE_SETTING = "assist/engine"
+POLYGONS_SETTING = "assist/accept_as_polygons"
+PREFERRED_ENGINES = ("sam", "grabcut", "superpixel")
+PREFETCH_AHEAD = 2
+
+ASSIST_ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("tool_ai", "&AI Assist (click, box, scribble)", "I", "set_tool", "&Tools", True, "tool", "ai"),
+    ActionSpec("plugins", "&Plugins...", None, "assist.show_plugins", "&Help"),
+)
+
+
+def unavailable_reason(engine: Engine) -> str:
+    """Why ``engine`` cannot run now ("" when it can): a model checkpoint that is not configured."""
+    try:
+        path = getattr(engine, "checkpoint", None)
+    except Exception as e:  # the engine's own one-line reason (e.g. no SAM checkpoint set)
+        return str(e).splitlines()[0] if str(e) else type(e).__name__
+    if path is not None and not Path(path).is_file():
+        return f"checkpoint {path} not found"
+    return ""
+
+
+class AssistController(QObject):
+    """One per window: engines, the prepared state of the shown image, proposal requests."""
+
+    def __init__(self, window, plugins: LoadedPlugins | None = None, memory_items: int = 6) -> None:
+        super().__init__(window)
+        self.window = window
+        self.canvas = window.canvas
+        self._plugins = plugins
+        self._engine_name: str | None = None  # worked out on first use, again when the tool is chosen
+        self.worker = Worker(1, self)  # prepare: the current image first, then prefetches
+        self.propose_worker = Worker(1, self)  # propose: never queued behind a slow prepare
+        self._states: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._memory_items = memory_items
+        self._preparing: set[tuple[str, str]] = set()
+        self._pending: tuple[Prompts, Callable, Callable] | None = None
+        self._proposing = False
+        self.prepare_error = ""
+        self.session = None
+        self.panel = AssistPanel(window, self)
+        self.panel.hide()
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel)
+        self.current_dialog = None
+        for obj in (self.canvas, self.canvas.viewport()):
+            obj.installEventFilter(self)
+
+    # -- engines ----------------------------------------------------------------------------
+    @property
+    def plugins(self) -> LoadedPlugins:
+        if self._plugins is None:
+            self._plugins = load_plugins()
+        return self._plugins
+
+    def engine_rows(self) -> list[tuple[str, str]]:
+        """(name, reason it cannot run or "") for every loaded engine."""
+        return [(name, unavailable_reason(engine)) for name, engine in self.plugins.engines.items()]
+
+    @property
+    def engine_name(self) -> str | None:
+        """The chosen engine (settings), else the first usable of SAM, GrabCut, superpixels."""
+        if self._engine_name is None:
+            usable = [name for name, reason in self.engine_rows() if not reason]
+            chosen = user_settings.qsettings().value(ENGINE_SETTING, "")
+            preferred = [chosen] + [n for n in PREFERRED_ENGINES if n != chosen] + usable
+            self._engine_name = next((n for n in preferred if n in usable), "")
+        return self._engine_name or None
+
+    @property
+    def engine(self) -> Engine | None:
+        name = self.engine_name
+        return self.plugins.engines[name] if name else None
+
+    def set_engine(self, name: str) -> None:
+        if name not in self.plugins.engines:
+            raise KeyError(f"no proposal engine named {name!r}")
+        reason = unavailable_reason(self.plugins.engines[name])
+        if reason:
+            self.window.show_message(f"{name} cannot run: {reason}")
+            return
+        s = user_settings.qsettings()
+        s.setValue(ENGINE_SETTING, name)
+        s.sync()
+        if name == self.engine_name:
+            return
+        self._engine_name = name
+        self.panel.refresh()
+        tool = self.active_tool
+        if tool is not None:
+            tool.engine_changed()
+        self.ensure_prepared()
+
+    @property
+    def accept_as_polygons(self) -> bool:
+        return str(user_settings.qsettings().value(POLYGONS_SETTING, "false")).lower() == "true"
+
+    def set_accept_as_polygons(self, on: bool) -> None:
+        s = user_settings.qsettings()
+        s.setValue(POLYGONS_SETTING, "true" if on else "false")
+        s.sync()
+        self.panel.refresh()
+
+    # -- the session and the tool -------------------------------------------------------------
+    def attach(self, session) -> None:
+        self.session = session
+        self._states.clear()
+        session.image_opened.connect(self._on_image_opened)
+
+    @property
+    def active_tool(self):
+        from .tools.assist import AssistTool
+
+        tool = self.canvas.tool
+        return tool if isinstance(tool, AssistTool) else None
+
+    def tool_activated(self) -> None:
+        self._engine_name = None  # a checkpoint may have been configured since
+        self.panel.refresh()
+        self.panel.show()
+        self.ensure_prepared()
+
+    def tool_deactivated(self) -> None:
+        self._pending = None
+        self.panel.set_busy(False, "")
+
+    def _on_image_opened(self, _key: str) -> None:
+        self._pending = None
+        if self.active_tool is not None:
+            self.ensure_prepared()
+
+    @property
+    def key(self) -> str | None:
+        return self.session.key if self.session is not None else None
+
+    def _want(self) -> tuple[str, str] | None:
+        engine, key = self.engine, self.key
+        return (engine.cache_key, key) if engine is not None and key is not None else None
+
+    @property
+    def ready(self) -> bool:
+        want = self._want()
+        return want is not None and want in self._states
+
+    @property
+    def busy(self) -> bool:
+        return self.worker.busy or self.propose_worker.busy
+
+    # -- preparing ------------------------------------------------------------------------------
+    def ensure_prepared(self) -> None:
+        """Prepare the shown image with the chosen engine in the worker, unless done or under way."""
+        self.prepare_error = ""
+        want, engine = self._want(), self.engine
+        if want is None:
+            self.panel.set_busy(False, "no engine can run" if engine is None else "")
+            return
+        if want in self._states:
+            self._states.move_to_end(want)
+            self.panel.set_busy(self._proposing, "ready")
+            self._pump()
+        else:
+            self.panel.set_busy(True, f"preparing {want[1]} with {engine.name}...")
+            self._prepare(engine, want[1], priority=1)
+        self._prefetch(engine)
+
+    def _prepare(self, engine: Engine, key: str, priority: int = 0) -> None:
+        token = (engine.cache_key, key)
+        if token in self._preparing or token in self._states:
+            return
+        self._preparing.add(token)
+        path = self.session.project.image_path(key)
+
+        def run():
+            return engine.prepare(read_image(path))
+
+        self.worker.submit(run, lambda state: self._prepared(token, state),
+                           lambda error: self._prepare_failed(token, error), priority)
+
+    def _prepared(self, token: tuple[str, str], state: Any) -> None:
+        self._preparing.discard(token)
+        self._states[token] = state
+        self._states.move_to_end(token)
+        while len(self._states) > self._memory_items:
+            self._states.popitem(last=False)
+        if token == self._want():
+            self.panel.set_busy(self._proposing, "ready")
+            self._pump()
+
+    def _prepare_failed(self, token: tuple[str, str], error: BaseException) -> None:
+        self._preparing.discard(token)
+        if token == self._want():
+            self.prepare_error = f"{token[1]}: {error}"
+            self._pending = None
+            self.panel.set_busy(False, f"could not prepare {self.prepare_error}")
+            self.window.show_message(f"AI tool: could not prepare {self.prepare_error}")
+
+    def _prefetch(self, engine: Engine) -> None:
+        """Prepare the next images ahead, when the prefetch module (labeler.assist.prefetch) is there."""
+        try:
+            importlib.import_module("labeler.assist.prefetch")
+        except ImportError:
+            return  # only the shown image is prepared
+        s = self.session
+        if s is None or s.index < 0:
+            return
+        for key in s.keys[s.index + 1:s.index + 1 + PREFETCH_AHEAD]:
+            self._prepare(engine, key, priority=0)
+
+    # -- proposing ------------------------------------------------------------------------------
+    def request_proposals(self, prompts: Prompts, on_result: Callable[[list[Proposal]], None],
+                          on_error: Callable[[str], None]) -> None:
+        """Propose for ``prompts`` as soon as the image is prepared; a newer request replaces it."""
+        engine = self.engine
+        if engine is None:
+            on_error("no proposal engine can run")
+            return
+        try:
+            check_prompts(engine, prompts)
+        except ValueError as e:
+            on_error(str(e))
+            return
+        self._pending = (prompts, on_result, on_error)
+        if self.prepare_error:
+            self.ensure_prepared()  # try again: the file may be readable now
+        self._pump()
+
+    def cancel_proposals(self) -> None:
+        self._pending = None
+
+    def _pump(self) -> None:
+        want = self._want()
+        if self._pending is None or self._proposing or want is None or want not in self._states:
+            return
+        prompts, on_result, on_error = self._pending
+        self._pending = None
+        engine, state = self.engine, self._states[want]
+        self._proposing = True
+        self.panel.set_busy(True, f"proposing with {engine.name}...")
+
+        def done(proposals):
+            self._finish_proposal()
+            if self._want() == want:
+                on_result(proposals)
+            self._pump()
+
+        def failed(error):
+            self._finish_proposal()
+            if self._want() == want:
+                on_error(f"{engine.name}: {error}")
+            self._pump()
+
+        self.propose_worker.submit(lambda: engine.propose(state, prompts), done, failed)
+
+    def _finish_proposal(self) -> None:
+        self._proposing = False
+        self.panel.set_busy(self.worker.busy and not self.ready, "ready" if self.ready else "")
+
+    # -- keys and buttons the canvas does not hand to tools ---------------------------------------
+    _FILTERED = frozenset({QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress,
+                           QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick, QEvent.Type.ContextMenu})
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind not in self._FILTERED:  # checked first: other events also come while widgets are torn down
+            return False
+        tool = self.active_tool
+        if tool is None or self.canvas.document is None:
+            return False
+        if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+            if tool.wants_key(event.key(), event.modifiers()):
+                event.accept()  # ShortcutOverride: the key comes to the canvas, not to an action
+                if kind == QEvent.Type.KeyPress:
+                    tool.key_press_with(event.key(), event.modifiers())
+                return True
+            return False
+        if obj is self.canvas.viewport() and kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease,
+                                                      QEvent.Type.MouseButtonDblClick):
+            if event.button() == Qt.MouseButton.RightButton:
+                p = self.canvas.mapToScene(event.position().toPoint())
+                if kind == QEvent.Type.MouseButtonRelease:
+                    tool.release_right(p.x(), p.y())
+                else:
+                    self.canvas.setFocus()
+                    tool.press_right(p.x(), p.y(), event.modifiers())
+                return True
+        if kind == QEvent.Type.ContextMenu:
+            return True  # the right button is a negative click here
+        return False
+
+    # -- Help > Plugins -------------------------------------------------------------------------
+    def show_plugins(self) -> PluginsDialog:
+        dialog = PluginsDialog(self.window, self)
+        self.current_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def shutdown(self) -> None:
+        self._pending = None
+        self.worker.shutdown()
+        self.propose_worker.shutdown()
