@@ -27,11 +27,18 @@ def create_window(path: str | None = None, autosave_s: float | None = None) -> M
     return MainWindow(Project.open(p), autosave_s=autosave_s)
 
 
-def run(path: str | None = None) -> int:
-    """Show the main window and run the event loop; returns the exit status."""
+def start_application() -> QApplication:
+    """The QApplication (made if needed), named, with the user's language installed: call it
+    before any window exists, so that every text is made translated."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("labeler")
-    install_translator(app, user_settings.get("language"))  # before any window text is made
+    install_translator(app, user_settings.get("language"))
+    return app
+
+
+def run(path: str | None = None) -> int:
+    """Show the main window and run the event loop; returns the exit status."""
+    app = start_application()
     try:
         window = create_window(path)
     except LabelerError as e:

@@ -17,10 +17,11 @@ from urllib.parse import quote, unquote
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QMessageBox
 
-from ..core.annotation import ImageAnnotation, from_labelme_dict, to_labelme_dict
+from ..core.annotation import ImageAnnotation, from_labelme_dict, shape_to_labelme, to_labelme_dict
 from ..core.document import Document
 from ..core.errors import LabelerError
 from ..core.fileio import write_json_atomic
+from ..core.shapes import Shape
 
 RECOVERY_DIR = ".labeler/recovery"
 DEFAULT_JOURNAL_S = 3.0
@@ -36,13 +37,30 @@ class RecoveryJournal:
     def __init__(self, project_root: str | Path, annotation_path) -> None:
         self.folder = Path(project_root) / RECOVERY_DIR
         self._annotation_path = annotation_path  # key -> Path of the saved annotation
+        #: shape id -> (shape, its labelme dict): shapes are immutable, so only changed ones are
+        #: encoded again (a mask's PNG takes tens of ms; an edit changes one or two shapes)
+        self._encoded: dict[str, tuple[Shape, dict]] = {}
+
+    def to_dict(self, key: str, annotation: ImageAnnotation) -> dict:
+        encoded, shapes = {}, []
+        for s in annotation.shapes:
+            hit = self._encoded.get(s.id)
+            d = hit[1] if hit is not None and hit[0] is s else shape_to_labelme(s)
+            encoded[s.id] = (s, d)
+            shapes.append(d)
+        self._encoded = encoded
+        bare = annotation.copy()
+        bare.shapes = []
+        d = to_labelme_dict(bare)
+        d["shapes"] = shapes
+        return {"key": key, "annotation": d}
 
     def path_for(self, key: str) -> Path:
         return self.folder / (quote(key, safe="") + ".json")
 
     def write(self, key: str, annotation: ImageAnnotation) -> Path:
         path = self.path_for(key)
-        write_json_atomic(path, {"key": key, "annotation": to_labelme_dict(annotation)}, indent=None)
+        write_json_atomic(path, self.to_dict(key, annotation), indent=None)
         return path
 
     def remove(self, key: str) -> None:

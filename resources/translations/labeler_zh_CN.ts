@@ -292,6 +292,18 @@
         <source>RGB {0}, {1}, {2}</source>
         <translation>RGB {0}, {1}, {2}</translation>
     </message>
+    <message>
+        <source>class: {0}</source>
+        <translation>类别：{0}</translation>
+    </message>
+    <message>
+        <source>saved</source>
+        <translation>已保存</translation>
+    </message>
+    <message>
+        <source>unsaved</source>
+        <translation>未保存</translation>
+    </message>
 </context>
 <context>
     <name>recovery</name>
@@ -323,6 +335,10 @@ Restore them?</source>
     <message>
         <source>(no source given)</source>
         <translation>（未指定来源）</translation>
+    </message>
+    <message>
+        <source>Open a project or image folder</source>
+        <translation>打开项目或图像文件夹</translation>
     </message>
     <message>
         <source>{0}: no such file or folder</source>

@@ -178,3 +178,29 @@ def test_unreadable_recovery_file_is_reported_and_kept(qtbot, demo_root, text):
     assert "unreadable recovery file" in w.statusBar().currentMessage() and path.exists()
     assert w.session.document.shapes == []
     w.close()
+
+
+def test_journal_round_trips_masks_and_encodes_only_changed_shapes(tmp_path, monkeypatch):
+    import numpy as np
+
+    from labeler.core import geometry
+    from labeler.core.annotation import ImageAnnotation
+    from labeler.gui import recovery
+
+    m = np.zeros((40, 50), bool)
+    m[5:20, 10:30] = True
+    shapes = [Shape("mask", "cat", rle=geometry.rle_encode(m)), Shape("polygon", "cup", [(1, 1), (9, 1), (5, 8)])]
+    ann = ImageAnnotation("a.png", 50, 40, shapes, tags={"x": True}, status="in_progress")
+    journal = RecoveryJournal(tmp_path, lambda key: tmp_path / "none.json")
+    calls = []
+    real = recovery.shape_to_labelme
+    monkeypatch.setattr(recovery, "shape_to_labelme", lambda s: calls.append(s.kind) or real(s))
+    journal.write("a.png", ann)
+    ann.shapes[1] = ann.shapes[1].replace(label="spoon")
+    journal.write("a.png", ann)
+    assert calls == ["mask", "polygon", "polygon"]  # the unchanged mask is not encoded again
+    back = journal.read("a.png")
+    assert np.array_equal(geometry.rle_decode(back.shapes[0].rle), m)
+    assert [s.label for s in back.shapes] == ["cat", "spoon"]
+    assert back.tags == {"x": True} and back.status == "in_progress"
+    assert journal.pending() == ["a.png"]

@@ -6,7 +6,6 @@ import xml.etree.ElementTree as ET
 from importlib.resources import files
 
 import pytest
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from labeler.core.project import Project
@@ -56,6 +55,9 @@ def test_with_zh_cn_menu_titles_actions_and_docks_are_chinese(qtbot, demo_root, 
         if ("actions", spec.text) in catalog:
             assert w.actions_by_id[spec.id].text() == catalog["actions", spec.text]
     assert w.actions_by_id["save"].text() == "保存(&S)"
+    assert w.saved_label.text() == "已保存"
+    w.select_class_index(1)
+    assert w.class_label.text() == "类别：cat"
     assert {w.file_dock.windowTitle(), w.class_dock.windowTitle(), w.tags_dock.windowTitle()} == \
         {"文件", "类别", "图像标签"}
     dialog = w.dialogs.show_shortcuts()
@@ -66,23 +68,21 @@ def test_with_zh_cn_menu_titles_actions_and_docks_are_chinese(qtbot, demo_root, 
     w.close()
 
 
-def test_english_has_no_translator_and_run_installs_the_users_language(qtbot, demo_root):
+def test_english_has_no_translator_and_the_app_installs_the_users_language(qtbot, demo_root):
     from labeler.gui import app
 
     assert install_translator(QApplication.instance(), "en")
     assert not install_translator(QApplication.instance(), "xx_YY")  # no such translation: English
+    w = app.create_window(str(demo_root), autosave_s=3600)
+    qtbot.addWidget(w)
+    assert w.menuBar().actions()[0].text() == "&File"
+    w.close()
     user_settings.put("language", "zh_CN")
-    seen = []
-
-    def close_it():
-        for w in [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]:
-            seen.append(w.menuBar().actions()[0].text())
-            w.close()
-        QApplication.instance().quit()
-
-    QTimer.singleShot(300, close_it)
     try:
-        assert app.run(str(demo_root)) == 0
+        assert app.start_application() is QApplication.instance()  # what run() does before any window
+        w = app.create_window(str(demo_root), autosave_s=3600)
+        qtbot.addWidget(w)
+        assert w.menuBar().actions()[0].text() == "文件(&F)"
+        w.close()
     finally:
         remove_translators(QApplication.instance())
-    assert seen == ["文件(&F)"]
