@@ -258,6 +258,14 @@
         <source>&amp;Keyboard Shortcuts</source>
         <translation>键盘快捷键(&amp;K)</translation>
     </message>
+    <message>
+        <source>&amp;AI Assist (click, box, scribble)</source>
+        <translation>AI 辅助（点击、框选、涂鸦）(&amp;A)</translation>
+    </message>
+    <message>
+        <source>&amp;Plugins...</source>
+        <translation>插件(&amp;P)...</translation>
+    </message>
 </context>
 <context>
     <name>docks</name>
@@ -328,6 +336,37 @@ Restore them?</source>
     <message>
         <source>restored unsaved edits for {0} image(s)</source>
         <translation>已恢复 {0} 张图像的未保存编辑</translation>
+    </message>
+</context>
+<context>
+    <name>assist</name>
+    <message>
+        <source>AI Assist</source>
+        <translation>AI 辅助</translation>
+    </message>
+    <message>
+        <source>Accept as polygons (holes kept)</source>
+        <translation>接受为多边形（保留洞）</translation>
+    </message>
+    <message>
+        <source>Engine</source>
+        <translation>引擎</translation>
+    </message>
+    <message>
+        <source>Failed to load</source>
+        <translation>加载失败</translation>
+    </message>
+    <message>
+        <source>Plugins that failed to load:</source>
+        <translation>加载失败的插件：</translation>
+    </message>
+    <message>
+        <source>Plugins</source>
+        <translation>插件</translation>
+    </message>
+    <message>
+        <source>Proposal engines</source>
+        <translation>候选生成引擎</translation>
     </message>
 </context>
 <context>
