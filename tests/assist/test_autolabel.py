@@ -104,7 +104,8 @@ def test_regenerate_a_proposal_with_another_engine_from_its_links(street):
     (old,) = proposals(project.load("img1.png"))
     new = regenerate(project, "img1.png", old.id, SuperpixelEngine("slic"))
     shapes = project.load("img1.png").shapes
-    assert old.id not in {s.id for s in shapes} and [s.id for s in new] == [s.id for s in proposals(project.load("img1.png"))]
+    assert old.id not in {s.id for s in shapes}
+    assert [s.id for s in new] == [s.id for s in proposals(project.load("img1.png"))]
     assert new[0].source == "superpixel" and new[0].links == (box.id,)
     with pytest.raises(LabelerError, match="no links"):
         regenerate(project, "img1.png", box.id, GrabCutEngine())
@@ -114,7 +115,8 @@ def test_points_group_by_instance_id_and_by_proximity():
     near = [Shape(POINT, "car", points=[[10 + 20 * i, 10]]) for i in range(3)]  # chained gaps of 20 px
     far = Shape(POINT, "car", points=[[150, 150]])
     other_class = Shape(POINT, "road", points=[[12, 12]])
-    tagged = [Shape(POINT, "car", points=[[0, 200]], instance_id=2), Shape(POINT, "car", points=[[300, 0]], instance_id=2)]
+    tagged = [Shape(POINT, "car", points=[[0, 200]], instance_id=2),
+              Shape(POINT, "car", points=[[300, 0]], instance_id=2)]
     groups = group_weak_labels(near + [far, other_class] + tagged, "points", cluster_distance=25)
     assert sorted(len(g.shapes) for g in groups) == [1, 1, 2, 3]
     assert {g.links for g in groups} >= {tuple(s.id for s in near), (far.id,), (other_class.id,),

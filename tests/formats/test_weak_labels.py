@@ -120,7 +120,8 @@ def test_scribbles_import_from_the_png_alone_traced_back_to_strokes(tmp_path):
     for cid in (1, 2):
         a, b = original == cid, redrawn == cid
         assert (a & b).sum() / (a | b).sum() > 0.85, cid
-    assert {s.width for s in ann.shapes if s.label == "road"} == {5} and {s.width for s in ann.shapes if s.label == "car"} == {3}
+    assert {s.width for s in ann.shapes if s.label == "road"} == {5}
+    assert {s.width for s in ann.shapes if s.label == "car"} == {3}
 
 
 def test_coco_interplay_weak_boxes_both_ways(tmp_path):
