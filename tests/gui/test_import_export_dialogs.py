@@ -50,6 +50,21 @@ def test_export_dialog_writes_coco_in_a_worker_thread(qtbot, tmp_path, window):
     assert names == ["cat", "cup", "spoon"]
 
 
+def test_export_options_field_reaches_the_format(qtbot, tmp_path, window):
+    window.project.splits = {"train": ["images/coffee.png"], "val": ["images/chelsea.png"]}
+    dialog = window.dialogs.show_export()
+    dialog.format_box.setCurrentText("coco")
+    dialog.out_dir.setText(str(tmp_path / "out"))
+    dialog.split.setCurrentIndex(dialog.split.findData("train"))
+    dialog.options.setText("copy_images=true")
+    assert _run(qtbot, dialog).error == ""
+    coco = COCO(str(tmp_path / "out" / "annotations" / "instances_train.json"))
+    assert [img["file_name"].rsplit("/", 1)[-1] for img in coco.imgs.values()] == ["coffee.png"]
+    assert list((tmp_path / "out").rglob("coffee.png")) and not list((tmp_path / "out").rglob("chelsea.png"))
+    dialog.options.setText("no_such_option")
+    assert not dialog.start() and "KEY=VALUE" in dialog.status.text()
+
+
 def test_export_dialog_reports_bad_form_without_running(qtbot, window):
     dialog = window.dialogs.show_export()
     dialog.out_dir.setText("")
@@ -60,7 +75,9 @@ def test_export_dialog_reports_bad_form_without_running(qtbot, window):
 def test_import_dialog_makes_a_project_with_preset_and_split_and_opens_it(qtbot, tmp_path, window):
     src = tmp_path / "labelme"
     get_format("labelme").export_dataset(window.project, src)  # the 2 annotated images and their JSONs
-    dialog = window.dialogs.show_import()
+    window.actions_by_id["import_dataset"].trigger()
+    dialog = window.dialogs.current
+    assert isinstance(dialog, ImportDialog) and dialog.isVisible()
     assert dialog.project_dir.text() == str(window.project.root)
     dialog.format_box.setCurrentText("labelme")
     dialog.source.setText(str(src))

@@ -157,6 +157,19 @@ def test_discarding_removes_recovery_and_later_images_restore_on_open(qtbot, dem
     w.close()
 
 
+def test_discard_button_removes_the_recovery_files(qtbot, demo_root):
+    proj = Project(demo_root)
+    journal = RecoveryJournal(demo_root, proj.annotation_path)
+    ann = proj.load(KEY)
+    ann.shapes.append(Shape("point", "person", [(5, 5)]))
+    journal.write(KEY, ann)
+    w = MainWindow(Project.open(demo_root), autosave_s=3600)
+    qtbot.addWidget(w)
+    w.recovery.dialog.button(QMessageBox.StandardButton.Discard).click()
+    assert recovery_files(demo_root) == [] and w.session.document.shapes == [] and not w.session.dirty
+    w.close()
+
+
 def test_read_only_project_writes_no_journal(qtbot, demo_root):
     with Project.open(demo_root):
         w = MainWindow(Project.open(demo_root), autosave_s=3600)
