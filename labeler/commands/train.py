@@ -1,13 +1,16 @@
 """Model commands: train, predict, evaluate.
 
     labeler train --project DIR --arch pixel [--max-images N] [--split train] [--scale S] [--position]
-    labeler train --project DIR --arch unet [--encoder resnet18] [--epochs N] [--device cuda] ...
+    labeler train --project DIR --arch unet [--encoder resnet18] [--epochs N] [--max-minutes M] ...
+    labeler train --project DIR --resume RUN --arch unet [--epochs N]
+    labeler train --project DIR --arch deeplabv3 --ddp 4 ...     (DistributedDataParallel)
     labeler predict --project DIR --model RUN [--out DIR] [--split NAME] [--top N]
     labeler evaluate --project DIR --model RUN [--split val] [--json FILE]
 
 ``train`` prints the run folder it writes (``DIR/.labeler/runs/<timestamp>``). ``predict`` writes
 model proposals into images not yet done (never touching accepted shapes), optionally one index
-PNG per image under ``--out``, and lists the unlabelled images the model is least sure about.
+PNG per image under ``--out``, and lists the unlabelled images the model is least sure about
+(also written to the run folder as ``ranking.json``, which the window reads for "next image").
 Run folders hold pickled models: use only runs you made or trust.
 """
 
@@ -22,43 +25,62 @@ from . import add_job_options, job_context, open_project, print_report
 
 
 def register(subparsers) -> None:
+    from ..train.architectures import ARCHITECTURES
+
     p = subparsers.add_parser("train", help="train a model on the project's labelled images",
-                              description="Train a model on the labelled images (dense masks, scribbles, points) "
-                                          "of the train split; prints the run folder it writes.")
+                              description="Train a model on the labelled images (dense masks, scribbles, points, "
+                                          "weak boxes through GrabCut) of the train split; prints the run folder "
+                                          "it writes.")
     p.add_argument("--project", required=True, metavar="DIR")
-    p.add_argument("--arch", default="pixel", choices=["pixel", "unet", "fpn", "deeplabv3plus"],
-                   help="pixel: random forest on multiscale pixel features (default); unet, fpn, "
-                        "deeplabv3plus: a segmentation network (segmentation-models-pytorch)")
+    p.add_argument("--arch", default="pixel", choices=["pixel", *ARCHITECTURES],
+                   help="pixel: random forest on multiscale pixel features (default); "
+                        + ", ".join(f"{a.name}: {a.description}" for a in ARCHITECTURES.values()))
     p.add_argument("--max-images", type=int, metavar="N", help="train on at most N labelled images")
     p.add_argument("--split", default="train", help="the split to train on (default train)")
-    p.add_argument("--scale", type=float, default=0.5, help="compute features at this image scale (default 0.5)")
-    p.add_argument("--sigma-max", type=float, default=16.0,
-                   help="largest feature scale in pixels, at --scale (default 16)")
-    p.add_argument("--position", action="store_true",
-                   help="use pixel position as a feature (fixed cameras, e.g. street scenes)")
-    p.add_argument("--trees", type=int, default=50, help="trees in the forest (default 50)")
-    p.add_argument("--samples-per-class", type=int, default=20_000, metavar="N",
-                   help="training pixels kept per class (default 20000)")
     p.add_argument("--seed", type=int, default=0)
-    deep = p.add_argument_group("network options (--arch unet, fpn, deeplabv3plus)")
-    deep.add_argument("--encoder", default="resnet18", help="encoder name in segmentation-models-pytorch")
+    pixel = p.add_argument_group("pixel classifier options (--arch pixel)")
+    pixel.add_argument("--scale", type=float, default=0.5, help="compute features at this image scale (default 0.5)")
+    pixel.add_argument("--sigma-max", type=float, default=16.0,
+                       help="largest feature scale in pixels, at --scale (default 16)")
+    pixel.add_argument("--position", action="store_true",
+                       help="use pixel position as a feature (fixed cameras, e.g. street scenes)")
+    pixel.add_argument("--trees", type=int, default=50, help="trees in the forest (default 50)")
+    pixel.add_argument("--samples-per-class", type=int, default=20_000, metavar="N",
+                       help="training pixels kept per class (default 20000)")
+    deep = p.add_argument_group("network options (every other --arch)")
+    deep.add_argument("--encoder", help="smp encoder name (default resnet18), or for fcn/deeplabv3/lraspp the "
+                                        "torchvision backbone (resnet50, resnet101, mobilenet_v3_large)")
     deep.add_argument("--encoder-weights", metavar="NAME",
-                      help="pretrained encoder weights, e.g. imagenet (downloaded by smp on first use)")
+                      help="pretrained encoder weights, e.g. imagenet (downloaded on first use)")
+    deep.add_argument("--weights", metavar="NAME",
+                      help="pretrained weights of a whole torchvision network, e.g. DEFAULT (classifier replaced)")
     deep.add_argument("--encoder-depth", type=int, default=5, choices=range(3, 6), metavar="3-5")
     deep.add_argument("--decoder-width", type=int, default=256, metavar="C")
-    deep.add_argument("--epochs", type=int, default=30)
+    deep.add_argument("--epochs", type=int, default=30, help="epochs in all, counting those of a resumed run")
+    deep.add_argument("--max-minutes", type=float, metavar="M",
+                      help="stop after M minutes of training, keeping the best epoch")
+    deep.add_argument("--resume", metavar="RUN", help="go on training the run folder RUN (its checkpoint.pt)")
+    deep.add_argument("--val-split", default="val", help="split scored each epoch (default val; 'none' for none)")
     deep.add_argument("--batch-size", type=int, default=4)
     deep.add_argument("--lr", type=float, default=1e-3)
     deep.add_argument("--crop", type=int, default=256, help="training crop size in pixels (default 256)")
-    deep.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
+    deep.add_argument("--scale-range", type=float, nargs=2, default=(0.75, 1.25), metavar=("MIN", "MAX"),
+                      help="random rescaling of training images (default 0.75 1.25)")
+    deep.add_argument("--jitter", type=float, default=0.2, help="colour jitter strength (default 0.2; 0 for none)")
+    deep.add_argument("--class-weights", action="store_true",
+                      help="weigh classes by median frequency balancing over the training targets")
+    deep.add_argument("--dice-weight", type=float, default=1.0, help="weight of the Dice loss (default 1)")
+    deep.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA / MPS")
+    deep.add_argument("--device", default="auto", help="auto (CUDA or MPS when present), cpu, cuda, cuda:1, mps")
+    deep.add_argument("--ddp", type=int, metavar="N",
+                      help="train on N processes (one per GPU) with DistributedDataParallel, through torchrun")
+    p.add_argument("--distributed", action="store_true", help=argparse.SUPPRESS)  # set by labeler.train.ddp
     add_job_options(p)
-    p.set_defaults(func=train_command)
+    p.set_defaults(func=train_command, parser=p)
 
-    p = subparsers.add_parser("predict", help="write model proposals into the project",
-                              description="Predict images; write proposals (source=model) into images not marked "
-                                          "done/reviewed, replacing earlier proposals only.")
-    p.add_argument("--project", required=True, metavar="DIR")
-    p.add_argument("--model", required=True, metavar="RUN", help="a run folder (or its model file)")
+    p = _model_command(subparsers, "predict", "write model proposals into the project",
+                       "Predict images; write proposals (source=model) into images not marked done/reviewed, "
+                       "replacing earlier proposals only; rank the unlabelled images (ranking.json in the run).")
     p.add_argument("--out", metavar="DIR", help="also write one index PNG per image here")
     p.add_argument("--split", help="predict only this split (default: every image)")
     p.add_argument("--no-proposals", action="store_true", help="write no proposals (only --out and the ranking)")
@@ -67,11 +89,9 @@ def register(subparsers) -> None:
     add_job_options(p)
     p.set_defaults(func=predict_command)
 
-    p = subparsers.add_parser("evaluate", help="score a model on labelled images",
-                              description="Predict the labelled images of a split and print PA, mPA, per-class IoU, "
-                                          "mIoU, FWIoU and Dice; write a confusion-matrix PNG.")
-    p.add_argument("--project", required=True, metavar="DIR")
-    p.add_argument("--model", required=True, metavar="RUN", help="a run folder (or its model file)")
+    p = _model_command(subparsers, "evaluate", "score a model on labelled images",
+                       "Predict the labelled images of a split and print PA, mPA, per-class IoU, mIoU, FWIoU and "
+                       "Dice; write a confusion-matrix PNG.")
     p.add_argument("--split", default="val", help="the split to evaluate on (default val)")
     p.add_argument("--json", metavar="FILE", help="write the figures here (the PNG goes beside it)")
     p.add_argument("--max-images", type=int, metavar="N")
@@ -79,50 +99,104 @@ def register(subparsers) -> None:
     p.set_defaults(func=evaluate_command)
 
 
-def train_command(args: argparse.Namespace) -> int:
-    from ..train.pixel_classifier import FeatureSettings
-    from ..train.trainer import train_deep, train_pixel
+def _model_command(subparsers, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    """A command that applies a trained model to a project: ``--project DIR --model RUN``."""
+    p = subparsers.add_parser(name, help=help, description=description)
+    p.add_argument("--project", required=True, metavar="DIR")
+    p.add_argument("--model", required=True, metavar="RUN", help="a run folder (or its model file)")
+    return p
 
+
+def train_command(args: argparse.Namespace) -> int:
     if args.max_images is not None and args.max_images < 1:
         raise LabelerError("--max-images must be at least 1")
-    if not 0 < args.scale <= 4:
-        raise LabelerError("--scale must be in (0, 4]")
-    if not args.sigma_max >= 1:
-        raise LabelerError("--sigma-max must be at least 1")
+    if args.arch == "pixel":
+        if not 0 < args.scale <= 4:
+            raise LabelerError("--scale must be in (0, 4]")
+        if not args.sigma_max >= 1:
+            raise LabelerError("--sigma-max must be at least 1")
+    elif args.ddp:
+        return _launch_ddp(args)
     ctx = job_context(args)
-    if args.arch != "pixel":
-        return _train_deep(args, ctx, train_deep)
-    with open_project(args.project, write=True) as project:
-        res = train_pixel(project, split=args.split, max_images=args.max_images,
-                          features=FeatureSettings(scale=args.scale, position=args.position,
-                                                   sigma_max=args.sigma_max),
-                          n_estimators=args.trees, max_samples_per_class=args.samples_per_class,
-                          seed=args.seed, ctx=ctx)
+    train = _train_deep if args.arch != "pixel" else _train_pixel
+    res = train(args, ctx)
+    if res is None:  # a DDP process other than rank 0
+        return 0
     ctx.report.done = len(res.keys)
     print_report(ctx.report, "train")
     print(res.run_dir)
     return 0
 
 
-def _train_deep(args: argparse.Namespace, ctx, train_deep) -> int:
+def _train_pixel(args: argparse.Namespace, ctx):
+    from ..train.pixel_classifier import FeatureSettings
+    from ..train.trainer import train_pixel
+
+    with open_project(args.project, write=True) as project:
+        return train_pixel(project, split=args.split, max_images=args.max_images,
+                           features=FeatureSettings(scale=args.scale, position=args.position,
+                                                    sigma_max=args.sigma_max),
+                           n_estimators=args.trees, max_samples_per_class=args.samples_per_class,
+                           seed=args.seed, ctx=ctx)
+
+
+def deep_settings(args: argparse.Namespace):
+    """The :class:`DeepSettings` the command-line options ask for (checked)."""
     from ..train.deep import DeepSettings
 
     if args.epochs < 1 or args.batch_size < 1 or args.crop < 32 or not args.lr > 0:
         raise LabelerError("--epochs and --batch-size must be at least 1, --crop at least 32, --lr above 0")
-    settings = DeepSettings(arch=args.arch, encoder=args.encoder, encoder_weights=args.encoder_weights,
-                            encoder_depth=args.encoder_depth, decoder_width=args.decoder_width,
-                            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, crop=args.crop,
-                            seed=args.seed, device=args.device)
-    with open_project(args.project, write=True) as project:
-        res = train_deep(project, settings, split=args.split, max_images=args.max_images, ctx=ctx)
-    ctx.report.done = len(res.keys)
-    print_report(ctx.report, "train")
-    print(res.run_dir)
-    return 0
+    lo, hi = args.scale_range
+    if not 0 < lo <= hi or args.jitter < 0 or args.dice_weight < 0:
+        raise LabelerError("--scale-range needs 0 < MIN <= MAX; --jitter and --dice-weight must not be negative")
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise LabelerError("--max-minutes must be above 0")
+    return DeepSettings(arch=args.arch, encoder=args.encoder, encoder_weights=args.encoder_weights,
+                        weights=args.weights, encoder_depth=args.encoder_depth, decoder_width=args.decoder_width,
+                        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, crop=args.crop,
+                        scale_min=lo, scale_max=hi, jitter=args.jitter, class_weights=args.class_weights,
+                        dice_weight=args.dice_weight, max_minutes=args.max_minutes, amp=not args.no_amp,
+                        seed=args.seed, device=args.device)
+
+
+def _train_deep(args: argparse.Namespace, ctx):
+    from ..train import ddp
+    from ..train.trainer import train_deep
+
+    settings = deep_settings(args)
+    val_split = None if args.val_split.lower() == "none" else args.val_split
+    with ddp.process_group(args.distributed, settings.device) as (rank, device):
+        with open_project(args.project, write=rank == 0) as project:
+            res = train_deep(project, settings, split=args.split, val_split=val_split, max_images=args.max_images,
+                             resume=args.resume, ctx=ctx, device=device)
+    return res if rank == 0 else None
+
+
+def _launch_ddp(args: argparse.Namespace) -> int:
+    """``labeler train --ddp N ...``: the same command on N processes through torchrun."""
+    import subprocess
+    import sys
+
+    if args.ddp < 1:
+        raise LabelerError("--ddp needs at least 1 process")
+    argv = []
+    for action in args.parser._actions:
+        value = getattr(args, action.dest, None)
+        if not action.option_strings or action.dest in ("help", "ddp", "distributed") or value == action.default:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            argv.append(action.option_strings[0])
+        elif isinstance(value, (list, tuple)):
+            argv += [action.option_strings[0], *map(str, value)]
+        else:
+            argv += [action.option_strings[0], str(value)]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.ddp}",
+           "-m", "labeler.train.ddp", *argv]
+    return subprocess.run(cmd).returncode
 
 
 def predict_command(args: argparse.Namespace) -> int:
-    from ..train.predict import predict_project
+    from ..train.predict import predict_project, write_ranking
     from ..train.trainer import load_model
 
     model = load_model(args.model)
@@ -134,9 +208,10 @@ def predict_command(args: argparse.Namespace) -> int:
     print_report(ctx.report, "predict")
     print(f"proposals written to {len(res.written)} images; {len(res.skipped_done)} done/reviewed images left alone")
     ranking = res.ranking()
+    rows = [{"image": k, "mean_uncertainty": round(u, 5)} for k, u in ranking]
+    write_ranking(args.model, ranking)
     if args.out:
-        write_json_atomic(Path(args.out) / "uncertainty.json",
-                          [{"image": k, "mean_uncertainty": round(u, 5)} for k, u in ranking])
+        write_json_atomic(Path(args.out) / "uncertainty.json", rows)
     if ranking and args.top > 0:
         print("most uncertain unlabelled images (label these next):")
         for k, u in ranking[:args.top]:

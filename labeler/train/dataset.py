@@ -9,6 +9,8 @@ Target rules (what a pixel's label is):
   pixels no shape covers are the schema's background class when it names one (VOC), else ignore.
 * Every other image (``new``, ``in_progress``) is **sparse**: only the pixels its shapes cover
   are labelled; the rest are ignore. This is how scribbles and clicks become training data.
+* Weak boxes (rectangles flagged ``weak``) become GrabCut pseudo-masks when training asks for
+  them (:mod:`labeler.train.box_labels`); otherwise they are not labels.
 * Area shapes (polygon, rectangle, circle, mask) are painted with :func:`geometry.rasterize`
   (higher z over lower z), then weak labels over them: a scribble is drawn as a stroke of its
   ``width`` (round ends), a point as a disc of ``point_radius`` pixels. Area shapes flagged ``weak`` (a box
@@ -171,12 +173,16 @@ def split_keys(project, split: str) -> list[str]:
 
 def iter_samples(project, keys: Iterable[str], space: LabelSpace, *, max_images: int | None = None,
                  require_labels: bool = True, problems: list[str] | None = None,
-                 point_radius: int = POINT_RADIUS) -> Iterator[Sample]:
+                 point_radius: int = POINT_RADIUS, boxes=None) -> Iterator[Sample]:
     """Samples for ``keys``; images without labels are skipped when ``require_labels``.
 
-    Unreadable annotations or images, and skipped classes, go to ``problems`` (one line each,
-    naming the file) instead of stopping the run.
+    With ``boxes`` (a :class:`labeler.train.box_labels.BoxPseudoLabels`) weak boxes become
+    GrabCut pseudo-masks (an image with only weak boxes then counts as labelled); without it
+    they are not labels. Unreadable annotations or images, and skipped classes or boxes, go to
+    ``problems`` (one line each, naming the file) instead of stopping the run.
     """
+    from .box_labels import weak_boxes
+
     problems = problems if problems is not None else []
     count = 0
     for key in keys:
@@ -187,7 +193,7 @@ def iter_samples(project, keys: Iterable[str], space: LabelSpace, *, max_images:
                 continue
             ann, bad = project.load_with_problems(key)
             problems.extend(bad)
-            if require_labels and not has_labels(ann):
+            if require_labels and not (has_labels(ann) or (boxes is not None and weak_boxes(ann))):
                 continue
             image = read_image(project.image_path(key))
         except LabelerError as e:
@@ -198,6 +204,10 @@ def iter_samples(project, keys: Iterable[str], space: LabelSpace, *, max_images:
                             f"annotation says {ann.width}x{ann.height}; skipped")
             continue
         target, unknown = target_for(ann, space, point_radius)
+        if boxes is not None:
+            _, bad = boxes.paint(image, ann, target, {n: i for i, n in enumerate(space.names)},
+                                 space.ignore_index)
+            problems.extend(f"{project.annotation_path(key)}: {b}" for b in bad)
         if unknown:
             problems.append(f"{project.annotation_path(key)}: classes not in the model skipped: "
                             f"{', '.join(unknown)}")

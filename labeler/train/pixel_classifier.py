@@ -25,6 +25,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from ..core.errors import LabelerError
 from ..core.fileio import atomic_open
+from .predict import labels_from_probabilities
 
 MODEL_FORMAT = "labeler-pixel-classifier"
 MODEL_VERSION = 1
@@ -174,10 +175,7 @@ class PixelClassifier:
 
     def predict(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(labels, confidence, uncertainty)``: argmax class, its probability, and ``1 - max p``."""
-        probs = self.predict_proba(image)
-        labels = probs.argmax(axis=-1).astype(np.uint8 if self.num_classes < 255 else np.uint16)
-        confidence = probs.max(axis=-1)
-        return labels, confidence, 1.0 - confidence
+        return labels_from_probabilities(self.predict_proba(image))
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -10,6 +10,7 @@ model proposals. Images marked done or reviewed are finished work and get no pro
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -20,7 +21,7 @@ from PIL import Image
 from ..core import geometry
 from ..core.annotation import ImageAnnotation
 from ..core.errors import LabelerError
-from ..core.fileio import save_image_atomic, safe_join
+from ..core.fileio import safe_join, save_image_atomic, write_json_atomic
 from ..core.images import read_image
 from ..core.jobs import JobContext
 from ..core.shapes import MASK, Shape
@@ -28,6 +29,14 @@ from .dataset import DENSE_STATUSES, has_labels
 
 #: a predicted class region smaller than this many pixels is not proposed
 MIN_PROPOSAL_PIXELS = 16
+
+
+def labels_from_probabilities(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(labels, confidence, uncertainty)`` from (H, W, K) probabilities: the argmax class, its
+    probability, and ``1 - max p``. Every model's ``predict`` is this over its ``predict_proba``."""
+    labels = probs.argmax(axis=-1).astype(np.uint8 if probs.shape[-1] < 255 else np.uint16)
+    confidence = probs.max(axis=-1)
+    return labels, confidence, 1.0 - confidence
 
 
 # ------------------------------------------------------------------------------- proposals
@@ -144,3 +153,72 @@ def rank_unlabelled(project, model, keys: Iterable[str] | None = None,
     res = predict_project(project, model, keys, write_proposals=False, ctx=ctx)
     return res.ranking()
 
+
+
+# ------------------------------------------------------------------------------- active learning
+
+RANKING_FILE = "ranking.json"
+
+
+def run_folder(run: str | Path) -> Path:
+    """The run folder of a run folder or of a model file inside one."""
+    run = Path(run)
+    return run if run.is_dir() else run.parent
+
+
+def write_ranking(run: str | Path, ranking: list[tuple[str, float]]) -> Path:
+    """``<run>/ranking.json``: unlabelled images, most uncertain (most useful to label) first."""
+    path = run_folder(run) / RANKING_FILE
+    write_json_atomic(path, {"measure": "mean over pixels of 1 - max class probability",
+                             "images": [{"image": k, "mean_uncertainty": round(u, 5)} for k, u in ranking]})
+    return path
+
+
+def read_ranking(run: str | Path) -> list[tuple[str, float]] | None:
+    """The ranking a run folder holds, or None when it has none (or an unreadable one)."""
+    path = run_folder(run) / RANKING_FILE
+    try:
+        rows = json.loads(path.read_text("utf-8"))["images"]
+        return [(str(r["image"]), float(r["mean_uncertainty"])) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _unlabelled_now(project, key: str, known: set[str] | None = None) -> bool:
+    if key not in (known if known is not None else set(project.image_keys())):
+        return False
+    if not project.has_annotation(key):
+        return True
+    try:
+        return not has_labels(project.load(key))
+    except LabelerError:
+        return False
+
+
+def next_image_to_label(project, run: str | Path, skip: Iterable[str] = (),
+                        ctx: JobContext | None = None) -> str | None:
+    """Active learning for the window's "next most useful image": the unlabelled image the run's
+    model is least sure about, other than ``skip``; None when every image is labelled.
+
+    Uses the run's ``ranking.json`` (written by ``labeler predict``) while it is newer than the
+    model, skipping images labelled since; otherwise ranks the unlabelled images now (the model
+    predicts each once) and writes ``ranking.json`` for the next call.
+    """
+    from .trainer import load_model
+
+    skip = set(skip)
+    folder = run_folder(run)
+    ranking = read_ranking(folder)
+    models = [p for p in folder.glob("model.*") if p.is_file()]
+    stale = ranking is None or any(p.stat().st_mtime > (folder / RANKING_FILE).stat().st_mtime for p in models)
+    known = set(project.image_keys())
+    if not stale:
+        for key, _ in ranking:
+            if key not in skip and _unlabelled_now(project, key, known):
+                return key
+        ranked = {k for k, _ in ranking}
+        if not any(_unlabelled_now(project, k, known) for k in known - ranked - skip):
+            return None
+    ranking = rank_unlabelled(project, load_model(run), ctx=ctx)
+    write_ranking(folder, ranking)
+    return next((k for k, _ in ranking if k not in skip), None)

@@ -2,8 +2,10 @@
 
 A run folder is ``<project>/.labeler/runs/<YYYYmmdd-HHMMSS>/`` with the model, either
 ``model.joblib`` (the pixel classifier; a pickle: see :mod:`labeler.train.pixel_classifier` on
-trusting such files) or ``model.pt`` (a deep network, :mod:`labeler.train.deep`; plain tensors),
-and ``run.json`` (architecture, classes, training images, what training did).
+trusting such files) or ``model.pt`` (a deep network, :mod:`labeler.train.deep`; plain tensors;
+the best epoch), and ``run.json`` (architecture, classes, training images, what training did).
+A deep run also holds ``checkpoint.pt`` (the last epoch, to resume from) and ``metrics.jsonl``
+(one line per epoch: train loss, val mIoU), written as training goes.
 
 Both model kinds offer ``class_names`` and ``predict(image) -> (labels, confidence,
 uncertainty)``; evaluation and prediction need nothing else.
@@ -12,6 +14,7 @@ uncertainty)``; evaluation and prediction need nothing else.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +22,8 @@ from pathlib import Path
 from ..core.errors import LabelerError
 from ..core.fileio import write_json_atomic
 from ..core.jobs import JobContext
+from .architectures import ARCHITECTURES as _NETWORKS
+from .box_labels import BoxPseudoLabels
 from .dataset import LabelSpace, iter_samples, split_keys
 from .metrics import ConfusionMatrix, Metrics, plot_confusion_matrix
 from .pixel_classifier import FeatureSettings, PixelClassifier
@@ -27,7 +32,7 @@ MODEL_FILE = "model.joblib"
 DEEP_MODEL_FILE = "model.pt"
 RUN_FILE = "run.json"
 RUNS_DIR = ".labeler/runs"
-DEEP_ARCHITECTURES = ("unet", "fpn", "deeplabv3plus")
+DEEP_ARCHITECTURES = tuple(_NETWORKS)
 ARCHITECTURES = ("pixel", *DEEP_ARCHITECTURES)
 
 
@@ -93,9 +98,11 @@ def train_model(project, model, *, split: str = "train", max_images: int | None 
     problems: list[str] = []
     used: list[str] = []
 
+    boxes = BoxPseudoLabels.from_plugins()
+
     def samples():
         for s in iter_samples(project, ctx.track(keys, len(keys), "train"), space, max_images=max_images,
-                              problems=problems):
+                              problems=problems, boxes=boxes):
             used.append(s.key)
             yield s.image, s.target
 
@@ -128,13 +135,74 @@ def train_pixel(project, *, split: str = "train", max_images: int | None = None,
     return train_model(project, model, split=split, max_images=max_images, ctx=ctx)
 
 
-def train_deep(project, settings, *, split: str = "train", max_images: int | None = None,
-               ctx: JobContext | None = None) -> TrainResult:
-    """Train a segmentation network (:class:`labeler.train.deep.DeepSettings`); write a run folder."""
-    from .deep import DeepSegmenter
+def _load_split(project, split: str, space: LabelSpace, ctx: JobContext, max_images: int | None,
+                problems: list[str], boxes=None) -> tuple[list[str], list[tuple]]:
+    try:
+        keys = split_keys(project, split)
+    except LabelerError:
+        if split == "val":  # a project without splits has nothing to validate on
+            return [], []
+        raise
+    used, pairs = [], []
+    for s in iter_samples(project, ctx.track(keys, len(keys), split), space, max_images=max_images,
+                          problems=problems, boxes=boxes):
+        used.append(s.key)
+        pairs.append((s.image, s.target))
+    return used, pairs
 
-    model = DeepSegmenter(LabelSpace.from_schema(project.schema).names, settings)
-    return train_model(project, model, split=split, max_images=max_images, ctx=ctx)
+
+def train_deep(project, settings, *, split: str = "train", val_split: str | None = "val",
+               max_images: int | None = None, resume: str | Path | None = None,
+               ctx: JobContext | None = None, on_epoch=None, device=None) -> TrainResult:
+    """Train a segmentation network (:class:`labeler.train.deep.DeepSettings`) on ``split``,
+    scored on ``val_split`` each epoch, into a new run folder, or on from the run folder
+    ``resume`` (its settings, with ``settings.epochs`` / ``max_minutes`` as given now).
+
+    ``ctx.cancelled`` stops training after the current step, keeping the best epoch. Under
+    ``torch.distributed`` only rank 0 makes and writes the run folder."""
+    from .deep import DeepSegmenter, DeepSettings
+    from .network_training import _rank_world, load_training_state
+
+    ctx = ctx or JobContext()
+    rank = _rank_world()[0]
+    state = None
+    if resume is not None:
+        state = load_training_state(resume)
+        settings = DeepSettings.from_dict({**state["settings"], "epochs": settings.epochs,
+                                           "max_minutes": settings.max_minutes, "device": settings.device})
+    space = LabelSpace.from_schema(project.schema)
+    model = DeepSegmenter(list(state["class_names"]) if state else space.names, settings)
+    if list(model.class_names) != list(space.names):
+        raise LabelerError(f"{project.root}: the model's classes do not match the project's schema")
+    problems: list[str] = []
+    used, train = _load_split(project, split, space, ctx, max_images, problems, BoxPseudoLabels.from_plugins())
+    if not used:
+        raise LabelerError(f"{project.root}: no labelled images in split {split!r} to train on")
+    val_keys, val = _load_split(project, val_split, space, ctx, None, problems) if val_split else ([], [])
+    for p in problems:
+        ctx.report.warn(p)
+    run_dir = None if rank != 0 else Path(resume) if resume is not None else new_run_dir(project.root)
+    meta = {"arch": settings.arch, "model": DEEP_MODEL_FILE, "classes": list(model.class_names), "split": split,
+            "val_split": val_split if val_keys else None, "train_images": used, "val_images": val_keys,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if run_dir is not None and resume is None:
+        write_json_atomic(run_dir / RUN_FILE, {**meta, "status": "training"})
+    elif run_dir is not None and (run_dir / RUN_FILE).is_file():
+        meta["created"] = json.loads((run_dir / RUN_FILE).read_text("utf-8")).get("created", meta["created"])
+    try:
+        model.fit(train, val, run_dir=run_dir, resume=state, cancel=ctx.cancelled, on_epoch=on_epoch,
+                  device=device)
+    except BaseException as e:
+        if run_dir is not None and resume is None:  # take away the run folder this call made
+            shutil.rmtree(run_dir, ignore_errors=True)
+        if isinstance(e, LabelerError):
+            raise LabelerError(f"{project.root}: {e}") from None
+        raise
+    if run_dir is not None:
+        if not (run_dir / DEEP_MODEL_FILE).is_file():  # stopped before one epoch ended
+            model.save(run_dir / DEEP_MODEL_FILE)
+        write_json_atomic(run_dir / RUN_FILE, {**meta, "status": "done", "training": model.info})
+    return TrainResult(run_dir, model, used, problems)
 
 
 @dataclass
