@@ -1,13 +1,13 @@
 """The window's side of the AI tool: which engine, preparing images in a worker, proposing.
 
 ``prepare`` (an image encoder, superpixels) never runs on the GUI thread: when the AI tool is
-chosen or another image opens, a :class:`~labeler.gui.workers.Worker` reads the image file and
-prepares it, and the panel shows a busy bar meanwhile. Prompts given before that finishes wait
-(only the latest set matters: prompts are cumulative) and are proposed as soon as the state is
-ready; ``propose`` runs in a worker too, one call at a time, always on the newest prompts. A
-prepared state or a proposal that arrives for an image or engine no longer shown is dropped.
-Prepared states are kept in a small LRU, so going back to an image is instant. When
-``labeler.assist.prefetch`` exists, the next images are prepared ahead of time with it.
+chosen or another image opens, a :class:`~labeler.assist.prefetch.Prefetcher` (one background
+thread per engine) reads the image file and prepares it, then the next ``PREFETCH_AHEAD``
+images, and the panel shows a busy bar meanwhile. Prompts given before that finishes wait (only
+the latest set matters: prompts are cumulative) and are proposed as soon as the state is ready;
+``propose`` runs in a :class:`~labeler.gui.workers.Worker`, one call at a time, always on the
+newest prompts. A prepared state or a proposal that arrives for an image or engine no longer
+shown is dropped. Prepared states are kept in a small LRU, so going back to an image is instant.
 
 The panel lists every engine (those that cannot run, e.g. SAM without a checkpoint, greyed out
 with the reason) and every plugin that failed to load, with its error; Help > Plugins shows the
@@ -16,15 +16,16 @@ same in a dialog.
 
 from __future__ import annotations
 
-import importlib
 from collections import OrderedDict
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 
 from ..assist.engine import Engine, Prompts, Proposal, check_prompts
 from ..assist.plugins import LoadedPlugins, load_plugins
+from ..assist.prefetch import Prefetcher
 from ..core.images import read_image
 from . import user_settings
 from .action_spec import ActionSpec
@@ -56,17 +57,23 @@ def unavailable_reason(engine: Engine) -> str:
 class AssistController(QObject):
     """One per window: engines, the prepared state of the shown image, proposal requests."""
 
+    #: (token, concurrent.futures.Future) from a prefetch thread, delivered on the GUI thread
+    _prepare_finished = Signal(object, object)
+
     def __init__(self, window, plugins: LoadedPlugins | None = None, memory_items: int = 6) -> None:
         super().__init__(window)
         self.window = window
         self.canvas = window.canvas
         self._plugins = plugins
         self._engine_name: str | None = None  # worked out on first use, again when the tool is chosen
-        self.worker = Worker(1, self)  # prepare: the current image first, then prefetches
         self.propose_worker = Worker(1, self)  # propose: never queued behind a slow prepare
+        self._prefetchers: dict[str, Prefetcher] = {}  # by engine cache key, for this session
+        self._prepare_finished.connect(self._on_prepare_finished)
+        self._alive = [True]  # cleared when this object goes: late prefetch callbacks then do nothing
+        self.destroyed.connect(partial(self._alive.__setitem__, 0, False))
         self._states: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._memory_items = memory_items
-        self._preparing: set[tuple[str, str]] = set()
+        self._waiting: tuple[str, str] | None = None  # the (cache key, image) being prepared for display
         self._pending: tuple[Prompts, Callable, Callable] | None = None
         self._proposing = False
         self.prepare_error = ""
@@ -135,6 +142,7 @@ class AssistController(QObject):
 
     # -- the session and the tool -------------------------------------------------------------
     def attach(self, session) -> None:
+        self._close_prefetchers()
         self.session = session
         self._states.clear()
         session.image_opened.connect(self._on_image_opened)
@@ -176,67 +184,69 @@ class AssistController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.worker.busy or self.propose_worker.busy
+        return self._waiting is not None or self.propose_worker.busy
 
     # -- preparing ------------------------------------------------------------------------------
     def ensure_prepared(self) -> None:
-        """Prepare the shown image with the chosen engine in the worker, unless done or under way."""
+        """Prepare the shown image (then the next ones) with the chosen engine, off the GUI thread."""
         self.prepare_error = ""
-        want, engine = self._want(), self.engine
-        if want is None:
+        want, engine, s = self._want(), self.engine, self.session
+        if want is None or s is None or not 0 <= s.index < len(s.keys):
             self.panel.set_busy(False, "no engine can run" if engine is None else "")
             return
+        for cache_key in [k for k in self._prefetchers if k != engine.cache_key]:
+            self._prefetchers.pop(cache_key).close(timeout=0)  # another engine: stop its queued work
+        prefetcher = self._prefetchers.get(engine.cache_key)
+        if prefetcher is None:
+            project = s.project
+            prefetcher = self._prefetchers[engine.cache_key] = Prefetcher(
+                engine, lambda key: read_image(project.image_path(key)), ahead=PREFETCH_AHEAD)
+        future = prefetcher.focus(s.keys, s.index)  # also queues the next images
         if want in self._states:
             self._states.move_to_end(want)
             self.panel.set_busy(self._proposing, "ready")
             self._pump()
-        else:
-            self.panel.set_busy(True, f"preparing {want[1]} with {engine.name}...")
-            self._prepare(engine, want[1], priority=1)
-        self._prefetch(engine)
-
-    def _prepare(self, engine: Engine, key: str, priority: int = 0) -> None:
-        token = (engine.cache_key, key)
-        if token in self._preparing or token in self._states:
             return
-        self._preparing.add(token)
-        path = self.session.project.image_path(key)
+        self._waiting = want
+        if not future.done():
+            self.panel.set_busy(True, f"preparing {want[1]} with {engine.name}...")
+        # called on the prefetch thread (or here, when already done): hand it to the GUI thread
+        alive, signal = self._alive, self._prepare_finished
+        future.add_done_callback(lambda f, token=want: alive[0] and signal.emit(token, f))
 
-        def run():
-            return engine.prepare(read_image(path))
-
-        self.worker.submit(run, lambda state: self._prepared(token, state),
-                           lambda error: self._prepare_failed(token, error), priority)
+    def _on_prepare_finished(self, token: tuple[str, str], future) -> None:
+        if future.cancelled():
+            return  # the user moved on before it started
+        error = future.exception()
+        if error is not None:
+            self._prepare_failed(token, error)
+        else:
+            self._prepared(token, future.result())
 
     def _prepared(self, token: tuple[str, str], state: Any) -> None:
-        self._preparing.discard(token)
+        if token != self._want():
+            return  # prepared for an image or engine no longer shown: dropped (the prefetcher keeps it)
+        self._waiting = None
         self._states[token] = state
         self._states.move_to_end(token)
         while len(self._states) > self._memory_items:
             self._states.popitem(last=False)
-        if token == self._want():
-            self.panel.set_busy(self._proposing, "ready")
-            self._pump()
+        self.panel.set_busy(self._proposing, "ready")
+        self._pump()
 
     def _prepare_failed(self, token: tuple[str, str], error: BaseException) -> None:
-        self._preparing.discard(token)
         if token == self._want():
+            self._waiting = None
             self.prepare_error = f"{token[1]}: {error}"
             self._pending = None
             self.panel.set_busy(False, f"could not prepare {self.prepare_error}")
             self.window.show_message(f"AI tool: could not prepare {self.prepare_error}")
 
-    def _prefetch(self, engine: Engine) -> None:
-        """Prepare the next images ahead, when the prefetch module (labeler.assist.prefetch) is there."""
-        try:
-            importlib.import_module("labeler.assist.prefetch")
-        except ImportError:
-            return  # only the shown image is prepared
-        s = self.session
-        if s is None or s.index < 0:
-            return
-        for key in s.keys[s.index + 1:s.index + 1 + PREFETCH_AHEAD]:
-            self._prepare(engine, key, priority=0)
+    def _close_prefetchers(self, timeout: float = 0) -> None:
+        for prefetcher in self._prefetchers.values():
+            prefetcher.close(timeout=timeout)
+        self._prefetchers.clear()
+        self._waiting = None
 
     # -- proposing ------------------------------------------------------------------------------
     def request_proposals(self, prompts: Prompts, on_result: Callable[[list[Proposal]], None],
@@ -285,7 +295,7 @@ class AssistController(QObject):
 
     def _finish_proposal(self) -> None:
         self._proposing = False
-        self.panel.set_busy(self.worker.busy and not self.ready, "ready" if self.ready else "")
+        self.panel.set_busy(self._waiting is not None, "ready" if self.ready else "")
 
     # -- keys and buttons the canvas does not hand to tools ---------------------------------------
     _FILTERED = frozenset({QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress,
@@ -328,5 +338,6 @@ class AssistController(QObject):
 
     def shutdown(self) -> None:
         self._pending = None
-        self.worker.shutdown()
+        self._alive[0] = False
+        self._close_prefetchers(timeout=10)
         self.propose_worker.shutdown()

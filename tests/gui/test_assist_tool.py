@@ -40,10 +40,12 @@ class SlowEngine:
     def __init__(self, delay: float = 1.0) -> None:
         self.delay = delay
         self.prepare_threads: list[int] = []
+        self.prepared = 0
 
     def prepare(self, image):
         self.prepare_threads.append(threading.get_ident())
         time.sleep(self.delay)
+        self.prepared += 1
         return image.shape[:2]
 
     def propose(self, state, prompts):
@@ -72,7 +74,7 @@ def assist_window(qtbot, tmp_path, scenes):
         Image.fromarray(img).save(root / f"scene{i}.png")
     Project.create(root, Schema.from_names(["background", "object"])).close()
     plugins = LoadedPlugins()
-    for engine in (GrabCutEngine(), SuperpixelEngine("slic", region_size=10), SlowEngine()):
+    for engine in (GrabCutEngine(), SuperpixelEngine("slic", region_size=10), SlowEngine(0.05)):
         plugins.engines[engine.name] = engine
         plugins.origins[engine.name] = "test"
     plugins.failures.append(PluginFailure("/plugins/broken.py", "ImportError: No module named 'nope'"))
@@ -196,6 +198,7 @@ def test_escape_rejects_and_leaves_the_document_unchanged(assist_window, qtbot, 
 def test_prepare_never_blocks_the_gui_thread(assist_window, qtbot):
     w = assist_window
     engine = w.assist.plugins.engines["slow"]
+    engine.delay = 1.0
     w.assist.set_engine("slow")
     started = time.monotonic()
     w.actions_by_id["tool_ai"].trigger()
@@ -222,10 +225,12 @@ def test_prepare_never_blocks_the_gui_thread(assist_window, qtbot):
 
 def test_a_proposal_for_an_image_left_behind_is_dropped(assist_window, qtbot):
     w = assist_window
+    w.assist.plugins.engines["slow"].delay = 0.5
     w.assist.set_engine("slow")
     w.actions_by_id["tool_ai"].trigger()
     mouse, tool = Mouse(qtbot, w.canvas), w.canvas.tool
     mouse.drag((10, 10), (60, 50))  # queued behind the first image's prepare
+    assert not w.assist.ready
     w.go_relative(1)
     assert w.session.index == 1 and tool.steps == []
     qtbot.waitUntil(lambda: w.assist.ready, timeout=5000)
@@ -283,3 +288,61 @@ def test_engine_list_and_plugin_failures_are_shown(assist_window, qtbot):
     text = w.assist.current_dialog.text.toPlainText()
     assert "grabcut" in text and "broken.py" in text and "No module named 'nope'" in text
     w.assist.current_dialog.close()
+
+
+def test_the_next_image_is_prepared_ahead(assist_window, qtbot):
+    w = assist_window
+    engine = w.assist.plugins.engines["slow"]
+    engine.delay = 0.2  # long enough to see that the next image is not prepared again
+    choose_ai(w, qtbot, "slow")
+    qtbot.waitUntil(lambda: engine.prepared == 2, timeout=5000)  # the shown one, then the next
+    w.go_relative(1)
+    assert w.assist.ready  # no wait: prepared while the user was on the first image
+    assert len(engine.prepare_threads) == 2
+
+
+@pytest.fixture
+def tiny_sam(tmp_path, monkeypatch):
+    pytest.importorskip("segment_anything")
+    from labeler.plugins.sam import CHECKPOINT_ENV, SamEngine
+
+    from ..assist.test_sam import save_tiny
+
+    monkeypatch.delenv(CHECKPOINT_ENV, raising=False)
+    path = tmp_path / "tiny_sam.pth"
+    save_tiny(path)
+    return SamEngine(checkpoint=path, device="cpu"), SamEngine(device="cpu")
+
+
+def test_sam_candidates_cycle_and_refinement_feeds_back_the_logits(assist_window, qtbot, tiny_sam):
+    w = assist_window
+    sam, unconfigured = tiny_sam
+    w.assist.plugins.engines["sam"] = sam
+    calls = []
+    real_propose = sam.propose
+    sam.propose = lambda state, prompts: calls.append(prompts) or real_propose(state, prompts)
+    choose_ai(w, qtbot, "sam")
+    mouse, tool = Mouse(qtbot, w.canvas), w.canvas.tool
+    mouse.click(100, 80)
+    wait_proposal(qtbot, tool)
+    assert len(tool.proposals) == 3 and calls[-1].logits is None  # one click: three ranked candidates
+    scores = [p.score for p in tool.proposals]
+    assert scores == sorted(scores, reverse=True)
+    mouse.key(K.Key_Tab)
+    assert tool.current is tool.proposals[1]
+    shown = tool.current
+    mouse.click(60, 40, Qt.MouseButton.RightButton)
+    qtbot.waitUntil(lambda: len(calls) == 2 and tool.results[-1] is not None, timeout=5000)
+    assert calls[-1].logits is shown.logits and calls[-1].logits.shape == shown.logits.shape
+    np.testing.assert_allclose(calls[-1].negative, [[60, 40]], atol=1.5)
+    mouse.key(K.Key_Return)
+    assert w.session.document.shapes[-1].source == "sam"
+    # SAM without a checkpoint is listed, greyed out with why, and never chosen
+    w.assist.plugins.engines["sam"] = unconfigured
+    w.set_tool("edit")
+    w.set_tool("ai")
+    panel = w.assist.panel
+    row = [panel.engines.itemData(i) for i in range(panel.engines.count())].index("sam")
+    assert not panel.engines.model().item(row).isEnabled()
+    assert "no SAM checkpoint" in panel.engines.itemText(row)
+    assert w.assist.engine_name == "grabcut"
