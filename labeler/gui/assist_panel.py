@@ -78,8 +78,8 @@ class AssistPanel(QDockWidget):
         self.status.setText(text)
 
     def set_candidate(self, index: int, count: int, score: float | None) -> None:
-        self.candidate.setText("" if not count else
-                               f"candidate {index + 1} of {count}, score {score:.2f}" + (" (Tab: next)" if count > 1 else ""))
+        text = f"candidate {index + 1} of {count}, score {score:.2f}" if count else ""
+        self.candidate.setText(text + (" (Tab: next)" if count > 1 else ""))
 
     def _on_engine_chosen(self, index: int) -> None:
         if not self._refreshing and index >= 0:

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 from labeler.assist.plugins import LoadedPlugins, PluginFailure
 from labeler.core import geometry
@@ -346,3 +345,37 @@ def test_sam_candidates_cycle_and_refinement_feeds_back_the_logits(assist_window
     assert not panel.engines.model().item(row).isEnabled()
     assert "no SAM checkpoint" in panel.engines.itemText(row)
     assert w.assist.engine_name == "grabcut"
+
+
+def shift_drag(qtbot, mouse, start, end, button=Qt.MouseButton.LeftButton, steps: int = 6) -> None:
+    vp, shift = mouse.canvas.viewport(), Qt.KeyboardModifier.ShiftModifier
+    p0, p1 = mouse.at(*start), mouse.at(*end)
+    qtbot.mousePress(vp, button, shift, p0)
+    for i in range(1, steps + 1):
+        qtbot.mouseMove(vp, p0 + (p1 - p0) * (i / steps))
+    qtbot.mouseRelease(vp, button, shift, p1)
+
+
+def test_shift_drag_scribbles_when_the_engine_takes_them(assist_window, qtbot, scenes):
+    w = assist_window
+    choose_ai(w, qtbot, "superpixel")
+    mouse, tool = Mouse(qtbot, w.canvas), w.canvas.tool
+    _img, truth, _box = scenes[0]
+    ys, xs = np.nonzero(truth)
+    cx, cy = int(xs.mean()), int(ys.mean())
+    shift_drag(qtbot, mouse, (cx - 30, cy), (cx + 30, cy))
+    wait_proposal(qtbot, tool)
+    assert [s.kind for s in tool.steps] == ["foreground"] and tool.prompts().box is None
+    stroke = tool.steps[0].data
+    assert len(stroke.points) >= 6 and stroke.width == w.canvas.brush_size
+    first = tool.current.mask.copy()
+    assert first[cy, cx - 25:cx + 25].all()
+    shift_drag(qtbot, mouse, (cx + 10, cy - 5), (cx + 30, cy + 5), Qt.MouseButton.RightButton)
+    wait_proposal(qtbot, tool, tool.current)
+    assert [s.kind for s in tool.steps] == ["foreground", "background"]
+    after = tool.current.mask
+    assert not after[cy, cx + 20] and after[cy, cx - 20] and after.sum() < first.sum()
+    w.assist.set_engine("slow")  # no scribbles there: Shift+drag is a box again
+    tool.cancel()
+    shift_drag(qtbot, mouse, (20, 20), (60, 60))
+    assert [s.kind for s in tool.steps] == ["box"]

@@ -62,7 +62,8 @@ class AssistTool(Tool):
         self.overlay = QGraphicsPixmapItem()
         self.overlay.setZValue(5e8)
         self.markers = {POSITIVE: QGraphicsPathItem(), NEGATIVE: QGraphicsPathItem()}
-        for item, color in ((self.markers[POSITIVE], QColor(40, 220, 90)), (self.markers[NEGATIVE], QColor(235, 60, 60))):
+        for kind, color in ((POSITIVE, QColor(40, 220, 90)), (NEGATIVE, QColor(235, 60, 60))):
+            item = self.markers[kind]
             pen = QPen(QColor(255, 255, 255), 1.5)
             pen.setCosmetic(True)
             item.setPen(pen)
