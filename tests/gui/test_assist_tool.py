@@ -379,3 +379,23 @@ def test_shift_drag_scribbles_when_the_engine_takes_them(assist_window, qtbot, s
     tool.cancel()
     shift_drag(qtbot, mouse, (20, 20), (60, 60))
     assert [s.kind for s in tool.steps] == ["box"]
+
+
+def test_prompts_the_engine_cannot_use_say_why_and_add_nothing(assist_window, qtbot):
+    w = assist_window
+    choose_ai(w, qtbot, "grabcut")
+    mouse, tool, doc = Mouse(qtbot, w.canvas), w.canvas.tool, w.session.document
+    mouse.click(50, 50, Qt.MouseButton.RightButton)  # a negative click alone: nothing to cut out
+    qtbot.waitUntil(lambda: tool.error != "", timeout=5000)
+    assert "grabcut needs a box" in tool.error and "grabcut needs a box" in w.statusBar().currentMessage()
+    assert tool.current is None and tool.overlay.pixmap().isNull()
+    mouse.key(K.Key_Return)
+    assert doc.shapes == [] and tool.steps  # nothing accepted, the prompt is kept to build on
+    panel = w.assist.panel
+    panel.engines.setCurrentIndex(panel.engines.findData("superpixel"))
+    panel.engines.activated.emit(panel.engines.currentIndex())  # the user picks another engine
+    assert w.assist.engine_name == "superpixel" and tool.error == ""
+    assert w.assist.plugins.engines["superpixel"].name == "superpixel"
+    mouse.click(100, 80)
+    wait_proposal(qtbot, tool)
+    assert tool.current.engine == "superpixel" and tool.current.mask[80, 100]

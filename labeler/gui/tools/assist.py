@@ -114,6 +114,7 @@ class AssistTool(Tool):
         for step in self.steps:
             step.logits = None
         self.results = [None] * len(self.steps)
+        self.candidate, self.error = 0, ""
         self._request()
 
     @property
