@@ -130,3 +130,18 @@ def test_settings_dialog_stores_in_qsettings_and_applies(qtbot, demo_root, user_
     assert given.session.autosave_timer.interval() == 3600 * 1000
     given.close()
     assert QApplication.instance() is not None
+
+
+def test_pixel_value_of_a_tiled_image_is_read_from_its_file(qtbot, tmp_path, window):
+    import numpy as np
+    from PIL import Image
+
+    from labeler.core.tiles import TileSource
+
+    rgb = np.random.default_rng(1).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "big.tif")  # uncompressed TIFF: read by memory map
+    tiles = TileSource(tmp_path / "big.tif")
+    assert tiles.lazy
+    window.session.image = tiles
+    assert window.pixel_status.value_at(30.7, 12.2) == tuple(int(v) for v in rgb[12, 30])
+    assert window.pixel_status.value_at(80.0, 3) is None and window.pixel_status.value_at(-0.5, 3) is None
