@@ -41,6 +41,7 @@ class Worker(QObject):
         self._bridge = _Bridge(self)
         self._bridge.finished.connect(self._deliver)
         self.pending = 0  # calls submitted whose callbacks have not run yet
+        self._closed = False
 
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[BaseException], None] | None = None, priority: int = 0) -> None:
@@ -64,4 +65,6 @@ class Worker(QObject):
         """Drop the queued calls and wait for the running ones (their callbacks never run)."""
         self.pool.clear()
         self.pool.waitForDone(msecs)
-        self._bridge.finished.disconnect(self._deliver)
+        if not self._closed:
+            self._closed = True
+            self._bridge.finished.disconnect(self._deliver)
