@@ -9,7 +9,10 @@ Checkpoints are the official ``sam_vit_{b,l,h}_*.pth`` state dicts (the architec
 the weights), or ``{"config": {...}, "state_dict": {...}}`` for other sizes. They are read with
 ``torch.load(map_location=..., weights_only=True)``: a file that holds anything but tensors and
 plain data is refused. The checkpoint comes from ``SamEngine(checkpoint=...)`` or
-``$LABELER_SAM_CHECKPOINT``, and is loaded on first use, so listing plugins stays cheap.
+``$LABELER_SAM_CHECKPOINT``: a file, or a model name (``vit_b``, ``vit_l``, ``vit_h``) fetched into the
+user cache by ``labeler sam-download`` (:mod:`labeler.assist.download`). It is loaded on first use,
+so listing plugins stays cheap, on :func:`labeler.assist.device.choose_device`'s device. The encoder
+runs on a predictor of its own, so a prefetch in the background never holds up ``propose``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """SAM commands: fetch an official checkpoint, precompute a project's embeddings.
 
-    labeler sam-download [vit_b|vit_l|vit_h ...] [--dir DIR] [--url URL] [-q]
+    labeler sam-download [vit_b|vit_l|vit_h ...] [--dir DIR] [--url URL] [--verify] [-q]
     labeler embed --project DIR [--model vit_b|vit_l|vit_h|PATH] [--device auto|cpu|cuda|mps] [-q]
 
 ``sam-download`` with no name lists the models and whether each is in the user cache. ``embed``
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from . import add_job_options, job_context, open_project, print_report
 
@@ -27,6 +28,8 @@ def register(subparsers) -> None:
     p.add_argument("--dir", metavar="DIR", help="download into DIR instead of the user cache")
     p.add_argument("--url", metavar="URL", help="fetch from this mirror (the file must still match the "
                                                 "official checksum); only with one model")
+    p.add_argument("--verify", action="store_true",
+                   help="check the SHA-256 of a file already downloaded (a bad one is deleted and fetched again)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=download_command)
 
@@ -61,7 +64,7 @@ def _byte_bar(quiet: bool, desc: str):
 
 
 def download_command(args: argparse.Namespace) -> int:
-    from ..assist.download import CHECKPOINTS, checkpoint_path, download_checkpoint, official
+    from ..assist.download import CHECKPOINTS, checkpoint_path, download_checkpoint, official, sha256_of
     from ..core.errors import LabelerError
 
     if not args.models:
@@ -75,6 +78,11 @@ def download_command(args: argparse.Namespace) -> int:
     for name in args.models:
         official(name)  # an unknown name fails before anything is fetched
     for name in args.models:
+        ckpt = official(name)
+        present = Path(args.dir).expanduser() / ckpt.filename if args.dir else checkpoint_path(name)
+        if args.verify and present.is_file() and sha256_of(present) != ckpt.sha256:
+            print(f"{present}: SHA-256 does not match the official one; fetching it again", file=sys.stderr)
+            present.unlink()
         progress, close = _byte_bar(args.quiet, name)
         try:
             path = download_checkpoint(name, folder=args.dir, url=args.url, progress=progress)

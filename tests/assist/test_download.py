@@ -202,6 +202,13 @@ def test_sam_download_command(fake_vit_b, server, tmp_path, capsys):
     assert out == str(tmp_path / "cache" / "checkpoints" / "sam_vit_b_01ec64.pth")
     assert cli.main(["sam-download"]) == 0
     assert re.search(r"vit_b .* downloaded", capsys.readouterr().out)
+    # --verify re-hashes a present file: a damaged one (same size) is fetched again
+    path = tmp_path / "cache" / "checkpoints" / "sam_vit_b_01ec64.pth"
+    path.write_bytes(b"\0" * len(fake_vit_b))
+    assert cli.main(["sam-download", "vit_b", "-q"]) == 0 and len(server.requests) == 1  # size looks fine
+    assert cli.main(["sam-download", "vit_b", "-q", "--verify"]) == 0
+    assert "does not match the official one" in capsys.readouterr().err
+    assert path.read_bytes() == fake_vit_b and len(server.requests) == 2
     # a mirror whose file does not match the official checksum is refused, nothing kept
     server.add("/mirror.pth", 300_000, seed=4)
     assert cli.main(["sam-download", "vit_b", "-q", "--dir", str(tmp_path / "m"),
