@@ -19,7 +19,10 @@ from ..core.document import Document
 from ..core.errors import InvalidShapeError
 from ..core.schema import Schema, default_color
 from ..core.shapes import Shape
+from ..core.tiles import TileSource
+from .canvas_detail import CanvasDetail
 from .shape_items import ShapeItem
+from .tiled_image import TiledImageItem
 from .tools import TOOLS, Tool
 from .view_options import instance_color
 
@@ -58,6 +61,10 @@ class Canvas(QGraphicsView):
         self._image_item.setZValue(-1e9)
         self._image_item.setTransformationMode(Qt.TransformationMode.FastTransformation)
         self.scene().addItem(self._image_item)
+        self.detail = CanvasDetail(self)  # level of detail by zoom, for thousands of shapes
+        self.tiled_image = TiledImageItem()  # huge images: tiles read in workers (tiled_image.py)
+        self.tiled_image.setZValue(-1e9)
+        self.scene().addItem(self.tiled_image)
         self._preview = QGraphicsPathItem()
         pen = QPen(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
@@ -85,7 +92,11 @@ class Canvas(QGraphicsView):
             self.scene().removeItem(item)
         self._items.clear()
         self._previewed.clear()
-        if image is not None and not image.isNull():
+        self.tiled_image.set_source(image if isinstance(image, TileSource) else None)
+        if isinstance(image, TileSource):
+            self._image_item.setPixmap(QPixmap())
+            self.image_size = image.size
+        elif image is not None and not image.isNull():
             self._image_item.setPixmap(QPixmap.fromImage(image))
             self.image_size = (image.width(), image.height())
         else:
@@ -139,6 +150,8 @@ class Canvas(QGraphicsView):
     def _make_item(self, s: Shape) -> ShapeItem:
         item = ShapeItem(s, self.shape_color(s), self.opacity, fill=not self.outline_only)
         item.setVisible(s.label not in self.hidden_classes)
+        item.set_low_detail(self.detail.low)
+        item.setCacheMode(self.detail.cache_mode())
         item.set_selected_shape(s.id in self._selected)
         self.scene().addItem(item)
         self._items[s.id] = item

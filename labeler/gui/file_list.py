@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QListWidget, QList
 from ..core.events import Signal
 
 STATUS_TEXT = {"new": "new", "in_progress": "in progress", "done": "done", "reviewed": "reviewed",
-               "unreadable": "unreadable"}
+               "unreadable": "unreadable", "unknown": "checking..."}
 STATUS_COLOR = {"new": QColor(128, 128, 128), "in_progress": QColor(220, 160, 0), "done": QColor(0, 160, 0),
                 "reviewed": QColor(0, 110, 220), "unreadable": QColor(200, 0, 0)}
 DONE = ("done", "reviewed")
@@ -56,6 +56,14 @@ class FileListDock(QDockWidget):
             self._statuses[key] = status
             self._paint(key)
             self.apply_filter()
+
+    def set_statuses(self, statuses: dict[str, str]) -> None:
+        """Many statuses at once (a status-index refresh): one filter pass, not one per row."""
+        for key, status in statuses.items():
+            if key in self._rows:
+                self._statuses[key] = status
+                self._paint(key)
+        self.apply_filter()
 
     def set_current(self, key: str) -> None:
         if key in self._rows:

@@ -28,8 +28,9 @@ from .tags_panel import TagsDock
 
 class MainWindow(QMainWindow):
     def __init__(self, project: Project | None = None, autosave_s: float | None = None,
-                 start_key: str | None = None) -> None:
+                 start_key: str | None = None, background_loading: bool = False) -> None:
         super().__init__()
+        self.background_loading = background_loading  # read images in a worker (the app turns it on)
         self.setObjectName("labeler_main_window")
         self.resize(1200, 800)
         self.autosave_s = autosave_s
@@ -82,7 +83,8 @@ class MainWindow(QMainWindow):
         if self.project is not None:
             self.project.close()
         self.project = project
-        self.session = s = LabelingSession(project, self.autosave_s, self)
+        self.session = s = LabelingSession(project, self.autosave_s, self, self.background_loading)
+        s.statuses_refreshed.connect(self.file_dock.set_statuses)
         s.image_opened.connect(self._on_image_opened)
         s.status_changed.connect(self._on_status_changed)
         s.dirty_changed.connect(lambda _d: self._update_title())

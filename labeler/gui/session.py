@@ -2,13 +2,12 @@
 
 Work is never dropped: leaving an image saves it, a timer autosaves, and an image whose file
 could not be read whole is opened read-only (its file is never overwritten with less).
-Disk reads for the next image happen on the GUI thread in this first slice (a few ms for
-ordinary photos).
+With ``background_loading`` (the application's choice) the next image is read in a worker
+(image_loader.py) and the one after it prefetched; file statuses come from a status index
+(core/status_index.py) instead of parsing every annotation on open.
 """
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer
@@ -18,8 +17,10 @@ from ..core.events import Signal
 from ..core.annotation import ImageAnnotation
 from ..core.document import Document
 from ..core.errors import LabelerError
-from ..core.images import read_image
 from ..core.project import Project
+from ..core.status_index import StatusIndex
+from ..core.tiles import TileSource
+from .image_loader import BackgroundCall, ImageLoader, LoadedImage, load_image
 
 DEFAULT_AUTOSAVE_S = 30.0
 DONE_STATUSES = ("done", "reviewed")
@@ -32,7 +33,8 @@ def to_qimage(rgb: np.ndarray) -> QImage:
 
 
 class LabelingSession(QObject):
-    def __init__(self, project: Project, autosave_s: float | None = None, parent=None) -> None:
+    def __init__(self, project: Project, autosave_s: float | None = None, parent=None,
+                 background_loading: bool = False) -> None:
         super().__init__(parent)
         # plain-callback signals (labeler.core.events), the same kind the document emits
         self.image_opened = Signal()  # (str) key
@@ -46,7 +48,16 @@ class LabelingSession(QObject):
         self.document: Document | None = None
         self.image: QImage | None = None
         self.read_only_reason = ""
-        self.statuses = {k: self._status_on_disk(k) for k in self.keys}
+        self.loader = ImageLoader(project, self._show_loaded) if background_loading else None
+        self.statuses_refreshed = Signal()  # (dict) key -> status, once stale index entries are read
+        self.status_index = StatusIndex(project)  # .labeler/status.json: no JSON parsed for known files
+        self.statuses, stale = self.status_index.lookup(self.keys)
+        self._status_refresh = None
+        if stale and background_loading:
+            self._status_refresh = BackgroundCall(lambda: self.status_index.refresh(stale), self._on_statuses_read)
+        elif stale:
+            self.statuses.update(self.status_index.refresh(stale))
+            self.status_index.save()
         interval = autosave_s if autosave_s is not None else float(
             project.settings.get("autosave_interval_s", DEFAULT_AUTOSAVE_S))
         self.autosave_timer = QTimer(self)
@@ -59,54 +70,65 @@ class LabelingSession(QObject):
     def key(self) -> str | None:
         return self.keys[self.index] if 0 <= self.index < len(self.keys) else None
 
-    def _status_on_disk(self, key: str) -> str:
-        path = self.project.annotation_path(key)
-        if not path.is_file():
-            return "new"
-        try:
-            d = json.loads(path.read_text("utf-8"))
-            return str((d.get("labeler") or {}).get("status", "new"))
-        except (OSError, ValueError, AttributeError):
-            return "unreadable"
+    def _on_statuses_read(self, statuses: dict) -> None:
+        if self.key in statuses and self.document is not None:
+            statuses[self.key] = self.document.annotation.status  # the open one is shown as edited
+        self.statuses.update(statuses)
+        self.status_index.save()
+        self.statuses_refreshed.emit(dict(statuses))
 
     def done_count(self) -> int:
         return sum(1 for s in self.statuses.values() if s in DONE_STATUSES)
 
     # -- navigation -------------------------------------------------------------------------
     def open_index(self, index: int) -> bool:
-        """Save the current image if needed, then open image ``index``. False if it cannot leave."""
+        """Save the current image if needed, then open image ``index``. False if it cannot leave.
+        With a background loader the reading happens in a worker and ``image_opened`` follows."""
         if not 0 <= index < len(self.keys):
             return False
         if index == self.index:
+            if self.loader is not None:
+                self.loader.cancel()  # went back to the shown image while another one loaded
             return True
         if not self.save_if_dirty():
             return False
-        key = self.keys[index]
+        if self.loader is None or self.document is None:  # the first image: nothing to keep live yet
+            self._show_loaded(load_image(self.project, index, self.keys[index]))
+        else:
+            self.loader.request(index, self.keys[index])
+        return True
+
+    @property
+    def loading_index(self) -> int | None:
+        """The image being read in the background (None when none is)."""
+        return self.loader.wanted[0] if self.loader is not None and self.loader.busy else None
+
+    def _show_loaded(self, loaded: LoadedImage) -> None:
+        if not self.save_if_dirty():  # edits made while it was loading
+            return
+        key = loaded.key
         self.read_only_reason = self.project.lock_warning if self.project.read_only else ""
-        try:
-            ann, problems = self.project.load_with_problems(key, strict=False)
-        except LabelerError as e:
-            ann, problems = None, [str(e)]
+        ann, problems = loaded.annotation, loaded.problems
         if problems:
             self.read_only_reason = f"opened read-only so nothing is lost: {problems[0]}"
             self.message.emit(self.read_only_reason)
-        try:
-            self.image = to_qimage(read_image(self.project.image_path(key)))
-        except LabelerError as e:
-            self.image = None
-            self.message.emit(str(e))
+        self.image = loaded.image
+        if loaded.error:
+            self.message.emit(loaded.error)
         if ann is None:
-            w, h = (self.image.width(), self.image.height()) if self.image is not None else (1, 1)
-            ann = ImageAnnotation(key, w, h)
+            size = self.image.size if isinstance(self.image, TileSource) else (
+                (self.image.width(), self.image.height()) if self.image is not None else (1, 1))
+            ann = ImageAnnotation(key, *size)
         self._set_document(Document(ann))
-        self.index = index
+        self.index = loaded.index
         self.image_opened.emit(key)
-        return True
+        if self.loader is not None and loaded.index + 1 < len(self.keys):
+            self.loader.prefetch(loaded.index + 1, self.keys[loaded.index + 1])
 
     def go_relative(self, step: int) -> bool:
         if not self.keys:
             return False
-        start = 0 if self.index < 0 else self.index
+        start = self.loading_index if self.loading_index is not None else max(0, self.index)
         return self.open_index(min(len(self.keys) - 1, max(0, start + step)))
 
     def _set_document(self, doc: Document) -> None:
@@ -145,6 +167,7 @@ class LabelingSession(QObject):
         except (LabelerError, OSError) as e:
             self.message.emit(f"not saved: {e}")
             return False
+        self.status_index.record(key, ann.status)
         doc.mark_saved()
         self._on_changed()
         self.saved.emit(key)
@@ -165,4 +188,10 @@ class LabelingSession(QObject):
 
     def close(self) -> bool:
         self.autosave_timer.stop()
-        return self.save_if_dirty()
+        ok = self.save_if_dirty()
+        if self.loader is not None:
+            self.loader.shutdown()
+        if self._status_refresh is not None:
+            self._status_refresh.wait()
+        self.status_index.save()
+        return ok

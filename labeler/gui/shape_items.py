@@ -65,6 +65,7 @@ class ShapeItem(QGraphicsPathItem):
         self._color = QColor(*color)
         self._opacity = opacity
         self._selected = False
+        self._low_detail = False  # zoomed out: 1-px outlines, which Qt strokes far faster than 2-px ones
         self._handles: list[QGraphicsItem] = []
         self._marker: QGraphicsEllipseItem | None = None
         self._mask: QGraphicsPixmapItem | None = None
@@ -83,6 +84,11 @@ class ShapeItem(QGraphicsPathItem):
     def set_opacity_level(self, opacity: float) -> None:
         self._opacity = opacity
         self._restyle()
+
+    def set_low_detail(self, low: bool) -> None:
+        if low != self._low_detail:
+            self._low_detail = low
+            self._restyle()
 
     def set_selected_shape(self, selected: bool) -> None:
         if selected == self._selected:
@@ -104,7 +110,7 @@ class ShapeItem(QGraphicsPathItem):
             c.setAlphaF(max(0.2, self._opacity))
             pen.setColor(c)
         else:
-            pen.setWidthF(3.0 if self._selected else 2.0)
+            pen.setWidthF(3.0 if self._selected else (1.0 if self._low_detail else 2.0))
             pen.setCosmetic(True)
         if s.kind == MASK:
             pen = QPen(Qt.PenStyle.NoPen)

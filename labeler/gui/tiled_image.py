@@ -1,0 +1,195 @@
+"""A graphics item that shows a huge image through tiles read in worker threads.
+
+The item asks its :class:`~labeler.core.tiles.TileSource` for the tiles it can see at the level
+that suits the current zoom; reads run in a small QThreadPool, and the item paints whatever it
+already has: the tile itself, else a coarser tile scaled up, else a plain grey square. Nothing is
+read or decoded in ``paint``. Tiles are kept in an LRU cache bounded in bytes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+from PySide6.QtCore import QObject, QRectF, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QStyleOptionGraphicsItem
+
+from ..core.errors import LabelerError
+from ..core.tiles import TILE, TileSource
+
+CACHE_BYTES = 256 * 1024 * 1024
+READ_THREADS = 2
+_PLACEHOLDER = QColor(90, 90, 90)
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    img = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return img.convertToFormat(QImage.Format.Format_RGB32)  # a copy, in the fastest format to draw
+
+
+class _Bridge(QObject):
+    """Carries finished tiles from worker threads to the GUI thread (queued connection)."""
+    tile_ready = Signal(object, object, object)  # source, key, QImage or error text
+
+
+class _TileRead(QRunnable):
+    def __init__(self, item: "TiledImageItem", source: TileSource, key: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.item, self.source, self.key = item, source, key
+        self.bridge = item.bridge
+
+    def run(self) -> None:
+        if self.key not in self.item.wanted:  # scrolled away before its turn
+            self.bridge.tile_ready.emit(self.source, self.key, None)
+            return
+        try:
+            result = rgb_to_qimage(self.source.read_tile(*self.key))
+        except (LabelerError, OSError, ValueError, IndexError) as e:
+            result = str(e)
+        self.bridge.tile_ready.emit(self.source, self.key, result)
+
+
+class TiledImageItem(QGraphicsItem):
+    """Shows a :class:`TileSource` in image coordinates (one unit = one full-resolution pixel)."""
+
+    def __init__(self, parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+        self.source: TileSource | None = None
+        self.cache: OrderedDict[tuple[int, int, int], QImage] = OrderedDict()
+        self.cache_bytes = 0
+        self.pending: set[tuple[int, int, int]] = set()
+        self.wanted: set[tuple[int, int, int]] = set()
+        self.errors: list[str] = []
+        self.pool = QThreadPool()
+        self.pool.setMaxThreadCount(READ_THREADS)
+        self.bridge = _Bridge()
+        self.bridge.tile_ready.connect(self._on_tile_ready)
+        self.painted_levels: list[int] = []  # the level of each paint, for tests and benchmarks
+
+    def set_source(self, source: TileSource | None) -> None:
+        self.prepareGeometryChange()
+        self.source = source
+        self.cache.clear()
+        self.cache_bytes = 0
+        self.pending.clear()
+        self.wanted.clear()
+        self.errors.clear()
+        self.setVisible(source is not None)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        if self.source is None:
+            return QRectF()
+        return QRectF(0, 0, *self.source.size)
+
+    # -- painting: only what is cached, requests for the rest -----------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        src = self.source
+        if src is None:
+            return
+        scale = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        level = src.level_for_scale(scale)
+        self.painted_levels.append(level)
+        del self.painted_levels[:-100]
+        bounds = self.boundingRect()
+        keys = self._visible_keys(level, option.exposedRect.intersected(bounds))
+        view = widget.parent() if widget is not None else None
+        if isinstance(view, QGraphicsView):  # everything on screen stays wanted, not just this strip
+            seen = view.mapToScene(view.viewport().rect()).boundingRect().intersected(bounds)
+            self.wanted = set(self._visible_keys(level, seen)) | set(keys)
+        else:
+            self.wanted = set(keys)
+        coarsest = (src.levels - 1, 0, 0)
+        if coarsest not in self.cache:  # one small tile to draw behind anything not read yet
+            self.wanted.add(coarsest)
+            self._request(coarsest)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, level > 0)
+        missing = []
+        for key in keys:
+            img = self.cache.get(key)
+            if img is not None:
+                self.cache.move_to_end(key)
+                painter.drawImage(self._tile_rect(key), img)
+            else:
+                missing.append(key)
+                self._paint_fallback(painter, key)
+        painter.restore()
+        for key in missing:
+            self._request(key)
+
+    def _visible_keys(self, level: int, rect: QRectF) -> list[tuple[int, int, int]]:
+        if rect.isEmpty():
+            return []
+        span = TILE * 2 ** level  # one tile of this level, in full-resolution pixels
+        nx, ny = self.source.tile_grid(level)
+        tx0, tx1 = max(0, int(rect.left() // span)), min(nx - 1, int(rect.right() // span))
+        ty0, ty1 = max(0, int(rect.top() // span)), min(ny - 1, int(rect.bottom() // span))
+        # nearest the centre first, so the middle of the view fills in first
+        cx, cy = (tx0 + tx1) / 2, (ty0 + ty1) / 2
+        keys = [(level, tx, ty) for ty in range(ty0, ty1 + 1) for tx in range(tx0, tx1 + 1)]
+        return sorted(keys, key=lambda k: (k[1] - cx) ** 2 + (k[2] - cy) ** 2)
+
+    def _tile_rect(self, key: tuple[int, int, int]) -> QRectF:
+        level, tx, ty = key
+        s = 2 ** level
+        w, h = self.source.size
+        x0, y0 = tx * TILE * s, ty * TILE * s
+        return QRectF(x0, y0, min(TILE * s, w - x0), min(TILE * s, h - y0))
+
+    def _paint_fallback(self, painter: QPainter, key: tuple[int, int, int]) -> None:
+        """A coarser cached tile, scaled up, until the right one arrives; else a grey square."""
+        level, tx, ty = key
+        target = self._tile_rect(key)
+        for coarse in range(level + 1, self.source.levels):
+            d = 2 ** (coarse - level)
+            ckey = (coarse, tx // d, ty // d)
+            img = self.cache.get(ckey)
+            if img is None:
+                continue
+            # the part of the coarse tile that covers this one, in the coarse tile's pixels
+            sub = TILE / d
+            sx, sy = (tx % d) * sub, (ty % d) * sub
+            ratio = 2 ** coarse
+            painter.drawImage(target, img, QRectF(sx, sy, target.width() / ratio, target.height() / ratio))
+            return
+        painter.fillRect(target, _PLACEHOLDER)
+
+    # -- reading in workers ---------------------------------------------------------------------------
+    def _request(self, key: tuple[int, int, int]) -> None:
+        if key in self.pending or key in self.cache:
+            return
+        self.pending.add(key)
+        self.pool.start(_TileRead(self, self.source, key))
+
+    def _on_tile_ready(self, source: TileSource, key, result) -> None:
+        if source is not self.source:
+            return  # a tile of the previous image
+        self.pending.discard(key)
+        if result is None:
+            return
+        if isinstance(result, str):
+            if result not in self.errors:
+                self.errors.append(result)
+            return
+        self.cache[key] = result
+        self.cache_bytes += result.sizeInBytes()
+        while self.cache_bytes > CACHE_BYTES and len(self.cache) > 1:
+            _, old = self.cache.popitem(last=False)
+            self.cache_bytes -= old.sizeInBytes()
+        self.update(self._tile_rect(key))
+
+    def wait_idle(self, msecs: int = 5000) -> bool:
+        """Block until queued reads finish (tests and benchmarks); their results still arrive
+        through the event loop."""
+        return self.pool.waitForDone(msecs)
+
+    def shutdown(self) -> None:
+        self.wanted.clear()
+        self.pool.clear()
+        self.pool.waitForDone(5000)
