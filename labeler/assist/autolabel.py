@@ -178,6 +178,12 @@ def _load_engines(*names: str) -> dict:
     return load_plugins().engines
 
 
+def _check_ready(engine: Engine) -> None:
+    """An engine whose model file is missing says so once, before any image is read."""
+    if isinstance(getattr(type(engine), "checkpoint", None), property):
+        engine.checkpoint  # raises a one-line LabelerError naming what is missing
+
+
 def autolabel(project, engine: Engine, source: str, ctx: JobContext | None = None,
               keys: Sequence[str] | None = None, cache=None, cluster_distance: float = 40.0,
               polygons: bool = False) -> JobContext:
@@ -190,6 +196,7 @@ def autolabel(project, engine: Engine, source: str, ctx: JobContext | None = Non
     ctx = ctx or JobContext()
     if source not in SOURCES:
         raise LabelerError(f"unknown weak-label kind {source!r}; expected one of {', '.join(SOURCES)}")
+    _check_ready(engine)
     keys = list(project.image_keys() if keys is None else keys)
     known = set(project.image_keys())
     made = 0
@@ -240,6 +247,7 @@ def regenerate(project, key: str, shape_id: str, engine: Engine, cache=None, pol
     accepted shape stays until the user accepts the new one) and every earlier proposal from the
     same weak labels. Returns the new shapes (already saved).
     """
+    _check_ready(engine)
     ann = project.load(key)
     target = next((s for s in ann.shapes if s.id == shape_id), None)
     if target is None:

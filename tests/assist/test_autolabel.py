@@ -140,7 +140,8 @@ def test_cancel_stops_between_images_and_keeps_what_was_done(street):
     assert len(proposals(project.load("img0.png"))) == 1 and not proposals(project.load("img1.png"))
 
 
-def test_cli_autolabel(street, capsys):
+def test_cli_autolabel(street, capsys, monkeypatch):
+    monkeypatch.delenv("LABELER_SAM_CHECKPOINT", raising=False)
     project, truths = street
     put(project, "img0.png", [box_of(truths["img0.png"])])
     root = str(project.root)
@@ -155,6 +156,10 @@ def test_cli_autolabel(street, capsys):
     assert main(["autolabel", "--project", root, "--engine", "grabcut", "--from", "boxes",
                  "--images", "missing.png", "-q"]) == 1
     assert "no image 'missing.png'" in capsys.readouterr().err
+    assert main(["autolabel", "--project", root, "--engine", "sam", "--from", "points", "-q"]) == 1
+    assert "labeler: error: no SAM checkpoint" in capsys.readouterr().err
+    assert main(["autolabel", "--project", root, "--engine", "grabcut", "--from", "boxes", "--model", "x.pth"]) == 1
+    assert "--model is for the sam engine" in capsys.readouterr().err
 
 
 def test_tiny_sam_from_points(street, tmp_path):
