@@ -34,6 +34,7 @@ class ShapeListDock(QDockWidget):
         lay.addLayout(row)
         self.setWidget(body)
         self._ids: list[str] = []
+        self._rows: list[tuple] = []  # (label, kind, colour) shown in each row
         self.list.itemSelectionChanged.connect(self._on_selection)
         self.delete_button.clicked.connect(lambda _checked=False: self.delete_requested.emit())
         self.class_box.activated.connect(lambda i: self.relabel_requested.emit(self.class_box.itemText(i)))
@@ -46,19 +47,30 @@ class ShapeListDock(QDockWidget):
 
     def set_shapes(self, shapes: list[Shape], colors: dict[str, tuple[int, int, int]], selected: list[str]) -> None:
         self.list.blockSignals(True)
-        self.list.clear()
-        self._ids = [s.id for s in shapes]
-        for s in shapes:
-            item = QListWidgetItem(color_icon(colors.get(s.label, (128, 128, 128))), f"{s.label}  ({s.kind})")
-            item.setData(Qt.ItemDataRole.UserRole, s.id)
-            self.list.addItem(item)
+        rows = [(s.label, s.kind, colors.get(s.label, (128, 128, 128))) for s in shapes]
+        ids = [s.id for s in shapes]
+        if ids == self._ids:  # the same shapes in the same order: restyle only the rows that changed
+            for i, (row, old) in enumerate(zip(rows, self._rows)):
+                if row != old:
+                    self.list.item(i).setIcon(color_icon(row[2]))
+                    self.list.item(i).setText(f"{row[0]}  ({row[1]})")
+        else:
+            self.list.clear()
+            for sid, (label, kind, color) in zip(ids, rows):
+                item = QListWidgetItem(color_icon(color), f"{label}  ({kind})")
+                item.setData(Qt.ItemDataRole.UserRole, sid)
+                self.list.addItem(item)
+        self._ids, self._rows = ids, rows
         self.list.blockSignals(False)
         self.set_selection(selected)
 
     def set_selection(self, ids: list[str]) -> None:
         self.list.blockSignals(True)
+        ids = set(ids)
         for row, sid in enumerate(self._ids):
-            self.list.item(row).setSelected(sid in ids)
+            item = self.list.item(row)
+            if item.isSelected() != (sid in ids):
+                item.setSelected(sid in ids)
         self.list.blockSignals(False)
 
     def selected_ids(self) -> list[str]:

@@ -167,10 +167,15 @@ def test_five_thousand_polygons_load_and_edits_touch_only_their_item(qtbot, tmp_
     assert item.pen().widthF() == 1.0
     canvas.viewport().repaint()
     before = {sid: it for sid, it in canvas._items.items()}
+    rows = w.shape_dock.list
+    first_row = rows.item(0)
+    new_label = "cup" if doc.shapes[123].label == "cat" else "cat"
     target = doc.shapes[123].id
-    doc.update_shape(target, label="cup" if doc.shapes[123].label == "cat" else "cat")
+    doc.update_shape(target, label=new_label)
     changed = [sid for sid, it in canvas._items.items() if before[sid] is not it]
     assert changed == [target]
+    # the shape list restyles the one row instead of rebuilding 5,000
+    assert rows.count() == 5000 and rows.item(0) is first_row and rows.item(123).text() == f"{new_label}  (polygon)"
     # a zoom gesture: caches off while it lasts, full quality and caches back after it
     center = QPointF(canvas.viewport().rect().center())
     for _ in range(4):  # four wheel notches in a row
