@@ -95,6 +95,13 @@ def test_scribbles_of_other_instances_are_background(street):
     assert by_label["car"].links == (car.id,) and by_label["road"].links == (road.id,)
     assert iou(geometry.rle_decode(by_label["car"].rle), truth) > 0.8
 
+    # as polygons: the road's proposal is a ring around the car, so it keeps a hole
+    autolabel(project, GrabCutEngine(), "scribbles", keys=["img0.png"], polygons=True)
+    polys = proposals(project.load("img0.png"))
+    assert {p.kind for p in polys} == {"polygon"} and len([p for p in polys if p.label == "car"]) >= 1
+    assert any(p.holes for p in polys if p.label == "road")
+    assert all(p.links == (road.id,) for p in polys if p.label == "road")
+
 
 def test_regenerate_a_proposal_with_another_engine_from_its_links(street):
     project, truths = street
