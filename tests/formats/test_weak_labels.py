@@ -202,3 +202,19 @@ def test_detect_and_keypoints(tmp_path):
     assert weak_labels.detect(tmp_path / "out") and detect_format(tmp_path / "out") == "weak"
     shapes = weak_labels.weak_shapes_from_annotation({"id": 9, "keypoints": [1, 2, 2, 0, 0, 0, 5, 6, 1]}, "person")
     assert [s.points.tolist() for s in shapes] == [[[1, 2]], [[5, 6]]] and {s.instance_id for s in shapes} == {9}
+
+
+def test_cli_export_and_import_weak(tmp_path, capsys):
+    from labeler.cli import main
+
+    p = make_project(tmp_path / "p", n=1)
+    label(p, "img0.png", weak_shapes(), tags={"night": True})
+    p.close()
+    assert main(["export", "weak", "--project", str(tmp_path / "p"), "--out", str(tmp_path / "out"), "-q"]) == 0
+    assert main(["import", "weak", str(tmp_path / "out"), "--project", str(tmp_path / "new"),
+                 "--images", str(tmp_path / "p"), "-q"]) == 0
+    with Project.open(tmp_path / "new") as p2:
+        (key,) = p2.image_keys()
+        ann = p2.load(key)
+        assert sorted(s.kind for s in ann.shapes) == sorted(s.kind for s in weak_shapes())
+        assert ann.tags == {"night": True} and p2.schema.names() == ["car", "road", "person"]
