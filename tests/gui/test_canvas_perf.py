@@ -215,3 +215,21 @@ def test_status_index_spares_parsing_on_open_and_follows_saves(qtbot, demo_root,
     qtbot.waitUntil(lambda: "[in progress]" in w.file_dock.list.item(1).text(), timeout=5000)
     assert w.session.status_index.reads == 1 and w.file_dock.summary.text() == "1 of 4 done"
     w.close()
+
+
+def test_compressed_image_shown_tiled_is_decoded_once_in_a_worker(qtbot, tmp_path, monkeypatch):
+    root = tmp_path / "png"
+    root.mkdir()
+    yy, xx = np.mgrid[0:1500, 0:2500]
+    Image.fromarray(np.stack([xx % 256, yy % 256, np.full_like(xx, 77)], 2).astype(np.uint8)).save(root / "p.png")
+    monkeypatch.setattr(image_loader, "should_tile", lambda w, h: True)  # as if it were 40,000 wide
+    w = _open_window(qtbot, root)
+    src = w.canvas.tiled_image.source
+    assert isinstance(src, TileSource) and not src.lazy and src.full_decodes == 0
+    w.canvas.actual_size()
+    w.canvas.centerOn(1300, 700)
+    _wait_for_tiles(qtbot, w.canvas)
+    assert src.full_decodes == 1 and threading.get_ident() not in src.read_threads
+    shot = w.canvas.viewport().grab().toImage()
+    assert shot.pixelColor(w.canvas.image_to_view(1300.2, 700.2)).getRgb()[:3] == (1300 % 256, 700 % 256, 77)
+    w.close()
