@@ -276,7 +276,6 @@ def bench_status_index(folder: Path, n: int = 10_000) -> dict:
     from labeler.core.annotation import ImageAnnotation
     from labeler.core.fileio import deferred_sync
     from labeler.core.project import Project
-    from labeler.core.shapes import Shape
     from labeler.core.status_index import StatusIndex
 
     keys = [f"img/{i:05d}.jpg" for i in range(n)]
