@@ -59,7 +59,8 @@ def register(subparsers) -> None:
     deep.add_argument("--epochs", type=int, default=30, help="epochs in all, counting those of a resumed run")
     deep.add_argument("--max-minutes", type=float, metavar="M",
                       help="stop after M minutes of training, keeping the best epoch")
-    deep.add_argument("--resume", metavar="RUN", help="go on training the run folder RUN (its checkpoint.pt)")
+    deep.add_argument("--resume", metavar="RUN",
+                      help="go on training the network of run folder RUN (its checkpoint.pt and settings)")
     deep.add_argument("--val-split", default="val", help="split scored each epoch (default val; 'none' for none)")
     deep.add_argument("--batch-size", type=int, default=4)
     deep.add_argument("--lr", type=float, default=1e-3)
@@ -110,7 +111,7 @@ def _model_command(subparsers, name: str, help: str, description: str) -> argpar
 def train_command(args: argparse.Namespace) -> int:
     if args.max_images is not None and args.max_images < 1:
         raise LabelerError("--max-images must be at least 1")
-    if args.arch == "pixel":
+    if args.arch == "pixel" and args.resume is None:
         if not 0 < args.scale <= 4:
             raise LabelerError("--scale must be in (0, 4]")
         if not args.sigma_max >= 1:
@@ -118,7 +119,7 @@ def train_command(args: argparse.Namespace) -> int:
     elif args.ddp:
         return _launch_ddp(args)
     ctx = job_context(args)
-    train = _train_deep if args.arch != "pixel" else _train_pixel
+    train = _train_deep if args.arch != "pixel" or args.resume is not None else _train_pixel
     res = train(args, ctx)
     if res is None:  # a DDP process other than rank 0
         return 0

@@ -41,6 +41,8 @@ BEST_FILE = "model.pt"
 METRICS_FILE = "metrics.jsonl"
 STATE_FORMAT = "labeler-deep-training-state"
 STATE_VERSION = 1
+#: training images whose exact batch-norm statistics are computed after each epoch
+BN_IMAGES = 32
 
 
 def _rank_world() -> tuple[int, int]:
@@ -68,7 +70,8 @@ def recalibrate_batchnorm(net: torch.nn.Module, images: Sequence[torch.Tensor], 
     """Recompute batch-norm statistics as exact averages over ``images`` ("precise BN").
 
     After a short run the running averages lag far behind the weights and eval-mode predictions
-    suffer. Each image goes with its mirror image (pooling branches need two samples per batch).
+    suffer. Images of one size go through in pairs (pooling branches need two samples per
+    batch); an image left alone goes with its mirror image.
     """
     bns = _bn_layers(net)
     if not bns or not images:
@@ -79,10 +82,14 @@ def recalibrate_batchnorm(net: torch.nn.Module, images: Sequence[torch.Tensor], 
         m.momentum = None  # cumulative moving average
     was_training = net.training
     net.train()
+    by_size: dict[tuple, list[torch.Tensor]] = {}
     for x in images:
         _, h, w = x.shape
-        x = F.pad(x, (0, (-w) % stride, 0, (-h) % stride))
-        net(torch.stack([x, x.flip(-1)]).to(device))
+        by_size.setdefault((h, w), []).append(F.pad(x, (0, (-w) % stride, 0, (-h) % stride)))
+    for group in by_size.values():
+        for i in range(0, len(group), 2):
+            pair = group[i:i + 2]
+            net(torch.stack(pair if len(pair) == 2 else [pair[0], pair[0].flip(-1)]).to(device))
     for m, mom in zip(bns, saved):
         m.momentum = mom
     net.train(was_training)
@@ -173,7 +180,7 @@ def train_network(model, train: Sequence[tuple[np.ndarray, np.ndarray]],
         trainer = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids,
                                                             find_unused_parameters=_has_unused_parameters(net, crop, device))
     val_x = [to_tensor(img) for img, _ in val]
-    bn_images = [to_tensor(img) for img, _ in pairs[:64]]
+    bn_images = [to_tensor(img) for img, _ in pairs[:BN_IMAGES]]
     deadline = t0 + 60 * s.max_minutes if s.max_minutes else None
     steps, stopped = 0, None
 

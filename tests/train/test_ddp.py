@@ -2,7 +2,6 @@
 processes share every epoch's images, rank 0 alone writes the run folder and prints it."""
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
