@@ -30,6 +30,19 @@ def embedding_dir(project_root: str | Path, cache_key: str) -> Path:
     return Path(project_root) / EMBEDDINGS_FOLDER / model_id(cache_key)
 
 
+def use_project_cache(engine, project_root: str | Path) -> Path | None:
+    """Point an engine's own cache (the SAM engine has one) at the project's folder for its model,
+    so the window uses what ``labeler embed`` computed and keeps what it computes itself.
+
+    Returns the folder, or None for an engine that has no cache or cannot store its states.
+    """
+    cache = getattr(engine, "cache", None)
+    if not isinstance(cache, EmbeddingCache) or not hasattr(engine, "state_to_dict"):
+        return None
+    cache.folder = embedding_dir(project_root, engine.cache_key)
+    return cache.folder
+
+
 def embed_project(project, engine, cache: EmbeddingCache, ctx: JobContext | None = None,
                   keys: list[str] | None = None) -> Report:
     """Prepare every image of ``project`` (or ``keys``) into ``cache``'s disk folder.

@@ -7,7 +7,7 @@ from PIL import Image
 
 from labeler import cli
 from labeler.assist import download as dl
-from labeler.assist.embed import embed_project, embedding_dir, model_id
+from labeler.assist.embed import embed_project, embedding_dir, model_id, use_project_cache
 from labeler.assist.cache import EmbeddingCache
 from labeler.core.project import Project
 from labeler.plugins.sam import CHECKPOINT_ENV, SamEngine, checkpoint_identity
@@ -94,3 +94,18 @@ def test_a_model_that_is_not_downloaded_says_how_to_get_it(project, tmp_path, mo
     assert not (project / ".labeler" / "embeddings").exists()
     assert cli.main(["embed", "--project", str(project), "--model", "vit_b", "--device", "tpu"]) == 1
     assert "unknown device 'tpu'" in capsys.readouterr().err
+
+
+def test_an_engine_pointed_at_the_project_uses_what_embed_computed(project, tiny, capsys):
+    assert cli.main(["embed", "--project", str(project), "--model", str(tiny), "-q"]) == 0
+    engine = SamEngine(tiny, device="cpu")
+    folder = use_project_cache(engine, project)
+    assert folder == embedding_dir(project, engine.cache_key) and len(entries(folder)) == 3
+    engine.prepare(scene("ellipse", seed=2)[0])
+    assert engine.encoder_runs == 0 and engine.cache.disk_hits == 1
+    engine.prepare(scene("ellipse", seed=7)[0])  # a new image: computed once, kept for next time
+    assert engine.encoder_runs == 1 and len(entries(folder)) == 4
+
+    class NoDisk:  # an engine whose states cannot be stored
+        cache_key = "nodisk"
+    assert use_project_cache(NoDisk(), project) is None
