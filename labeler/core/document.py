@@ -33,7 +33,8 @@ class _Step:
 class Document:
     """Wraps an :class:`ImageAnnotation`; every change goes through here and can be undone.
 
-    Signals: ``changed(text)`` after any edit, undo or redo; ``dirty_changed(bool)``.
+    Signals: ``changed(text)`` after any edit, undo or redo (``last_change`` then says which
+    shapes it touched); ``dirty_changed(bool)``.
     """
 
     def __init__(self, annotation: ImageAnnotation, max_undo: int = 1000) -> None:
@@ -46,6 +47,11 @@ class Document:
         self._saved_marker: int = 0  # len(_undo) at the last save, -1 if unreachable
         self._revision = 0
         self.changed = Signal()
+        #: ids of the shapes the last ``changed`` replaced in place (moved, relabelled, ...); None
+        #: when shapes were added, removed or reordered. Lets views redraw only those shapes.
+        self.last_change: frozenset[str] | None = None
+        self.last_change_revision = -1  # the revision ``last_change`` describes
+        self._touched: set[str] | None = set()  # since the last emit; None once structure changed
         self.dirty_changed = Signal()
 
     # -- read ----------------------------------------------------------------------------
@@ -147,7 +153,7 @@ class Document:
                 step, self._group = self._group, None
                 if step.ops:
                     self._push(step)
-                    self.changed.emit(text)
+                    self._emit_changed(text)
                 self._emit_dirty(was_dirty)
 
     # -- undo / redo ---------------------------------------------------------------------
@@ -160,7 +166,7 @@ class Document:
             self._apply(op, reverse=True)
         self._redo.append(step)
         self._revision += 1
-        self.changed.emit(f"undo {step.text}")
+        self._emit_changed(f"undo {step.text}")
         self._emit_dirty(was_dirty)
         return True
 
@@ -173,7 +179,7 @@ class Document:
             self._apply(op, reverse=False)
         self._undo.append(step)
         self._revision += 1
-        self.changed.emit(f"redo {step.text}")
+        self._emit_changed(f"redo {step.text}")
         self._emit_dirty(was_dirty)
         return True
 
@@ -196,7 +202,7 @@ class Document:
             self._group.ops.append(op)
             return
         self._push(_Step(text, [op]))
-        self.changed.emit(text)
+        self._emit_changed(text)
         self._emit_dirty(was_dirty)
 
     def _push(self, step: _Step) -> None:
@@ -209,8 +215,18 @@ class Document:
             del self._undo[:drop]
             self._saved_marker = self._saved_marker - drop if self._saved_marker >= drop else -1
 
+    def _emit_changed(self, text: str) -> None:
+        self.last_change = frozenset(self._touched) if self._touched is not None else None
+        self.last_change_revision = self._revision
+        self._touched = set()
+        self.changed.emit(text)
+
     def _apply(self, op: _Op, reverse: bool) -> None:
         shapes = self.annotation.shapes
+        if op.kind == "replace" and self._touched is not None:
+            self._touched.update((op.old.id, op.new.id))
+        elif op.kind in ("insert", "remove"):
+            self._touched = None
         if op.kind == "insert":
             if reverse:
                 del shapes[op.index]

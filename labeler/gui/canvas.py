@@ -20,7 +20,7 @@ from ..core.errors import InvalidShapeError
 from ..core.schema import Schema, default_color
 from ..core.shapes import Shape
 from ..core.tiles import TileSource
-from .canvas_detail import CanvasDetail
+from .canvas_detail import CanvasDetail, sync_changed_shapes
 from .shape_items import ShapeItem
 from .tiled_image import TiledImageItem
 from .tools import TOOLS, Tool
@@ -127,6 +127,8 @@ class Canvas(QGraphicsView):
 
     def _sync_items(self) -> None:
         """Add, drop or rebuild the items whose shapes changed; keep the rest."""
+        if sync_changed_shapes(self):  # only what the last edit replaced (canvas_detail.py)
+            return
         doc = self.document
         shapes = doc.shapes if doc is not None else []
         live = {s.id for s in shapes}

@@ -71,3 +71,30 @@ class CanvasDetail:
         mode = self.cache_mode()
         for item in self.canvas._items.values():
             item.setCacheMode(mode)
+
+
+def sync_changed_shapes(canvas) -> bool:
+    """Redraw only the shapes the document's last change replaced in place (a move, a relabel, a
+    vertex drag), instead of walking all of them. False when the full pass is needed: shapes were
+    added, removed or reordered, stand-ins are being previewed, or the change is not known."""
+    doc = canvas.document
+    if doc is None or canvas._previewed:
+        return False
+    ids = getattr(doc, "last_change", None)
+    if ids is None or doc.last_change_revision != doc.revision or len(doc.shapes) != len(canvas._items):
+        return False
+    index = {s.id: i for i, s in enumerate(doc.shapes)} if len(ids) > 8 else None
+    for sid in ids:
+        item = canvas._items.get(sid)
+        try:
+            i = index[sid] if index is not None else doc.index_of(sid)
+        except KeyError:
+            return False
+        if item is None:
+            return False
+        s = doc.shapes[i]
+        if item.shape_data is not s:
+            canvas.scene().removeItem(item)
+            item = canvas._make_item(s)
+        item.setZValue(s.z * 1e6 + i)
+    return True

@@ -233,3 +233,32 @@ def test_compressed_image_shown_tiled_is_decoded_once_in_a_worker(qtbot, tmp_pat
     shot = w.canvas.viewport().grab().toImage()
     assert shot.pixelColor(w.canvas.image_to_view(1300.2, 700.2)).getRgb()[:3] == (1300 % 256, 700 % 256, 77)
     w.close()
+
+
+def test_items_follow_every_kind_of_edit_when_only_changed_shapes_are_redrawn(window, mouse):
+    from PySide6.QtCore import Qt as _Qt
+
+    K, CTRL = _Qt.Key, _Qt.KeyboardModifier.ControlModifier
+    canvas, doc = window.canvas, window.session.document
+
+    def in_step() -> None:
+        shown = {sid: (it.shape_data, it.zValue()) for sid, it in canvas._items.items()}
+        assert shown == {s.id: (s, s.z * 1e6 + i) for i, s in enumerate(doc.shapes)}
+
+    mouse.key(K.Key_R, CTRL)
+    mouse.drag((100, 100), (200, 150))
+    mouse.drag((300, 300), (400, 380))
+    in_step()
+    mouse.key(K.Key_J, CTRL)
+    mouse.drag((150, 125), (190, 175), steps=6)  # a move: one shape replaced in place
+    assert doc.last_change == frozenset({doc.shapes[0].id})
+    in_step()
+    for key in (K.Key_Z, K.Key_Z, K.Key_Y, K.Key_Y):  # undo the move, then the second rectangle; redo both
+        mouse.key(key, CTRL)
+        in_step()
+    doc.update_shape(doc.shapes[1].id, label="cat")
+    in_step()
+    doc.raise_shape(doc.shapes[0].id)  # z-order change of one shape
+    in_step()
+    doc.remove_shape(doc.shapes[1].id)
+    in_step()
