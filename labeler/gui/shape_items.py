@@ -17,7 +17,8 @@ POINT_PX = 8  # point marker diameter in screen pixels
 
 
 def _polygon(points: np.ndarray) -> QPolygonF:
-    return QPolygonF([QPointF(float(x), float(y)) for x, y in points])
+    xs, ys = np.asarray(points, dtype=float).T.tolist()  # plain floats: twice as fast as numpy scalars
+    return QPolygonF(list(map(QPointF, xs, ys)))
 
 
 def shape_path(shape: Shape) -> QPainterPath:
