@@ -5,7 +5,8 @@ Frames: a canvas of 1200 x 800 shows a 6,000 x 4,000 image with N (default 5,000
 synchronous ``viewport().repaint()``; the median and 95th percentile over the frames are
 reported for the fitted view (everything visible) and for 1:1 (a part visible), and the time to
 load all N polygons into the canvas, and to apply one edit; each next to the same frames drawn
-"untuned" (antialiased, uncached, full detail: the canvas before canvas_detail.py).
+"untuned" (antialiased, uncached, full detail: the canvas's drawing before CanvasDetail; the
+edit time is the same in both, since redrawing only the changed shapes is not switched off).
 
 Huge image: a 20,000 x 20,000 RGB uncompressed TIFF (1.2 GB; a pattern in its top 2,048 rows,
 the rest a hole in a sparse file) is opened
