@@ -65,6 +65,7 @@ class Canvas(QGraphicsView):
         self.tiled_image = TiledImageItem()  # huge images: tiles read in workers (tiled_image.py)
         self.tiled_image.setZValue(-1e9)
         self.scene().addItem(self.tiled_image)
+        self.tiled_image.error.connect(self.message.emit)
         self._preview = QGraphicsPathItem()
         pen = QPen(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)

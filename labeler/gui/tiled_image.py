@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QStyleOptionGraphicsItem
 
 from ..core.errors import LabelerError
+from ..core import events
 from ..core.tiles import TILE, TileSource
 
 CACHE_BYTES = 256 * 1024 * 1024
@@ -64,6 +65,7 @@ class TiledImageItem(QGraphicsItem):
         self.pending: set[tuple[int, int, int]] = set()
         self.wanted: set[tuple[int, int, int]] = set()
         self.errors: list[str] = []
+        self.error = events.Signal()  # (str) a tile could not be read: said once per distinct reason
         self.pool = QThreadPool()
         self.pool.setMaxThreadCount(READ_THREADS)
         self.bridge = _Bridge()
@@ -176,6 +178,7 @@ class TiledImageItem(QGraphicsItem):
         if isinstance(result, str):
             if result not in self.errors:
                 self.errors.append(result)
+                self.error.emit(result)
             return
         self.cache[key] = result
         self.cache_bytes += result.sizeInBytes()

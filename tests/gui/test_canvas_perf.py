@@ -264,3 +264,18 @@ def test_items_follow_every_kind_of_edit_when_only_changed_shapes_are_redrawn(wi
     in_step()
     doc.remove_shape(doc.shapes[1].id)
     in_step()
+
+
+def test_truncated_huge_image_says_so_in_the_status_bar(qtbot, tmp_path):
+    root = tmp_path / "cut"
+    root.mkdir()
+    path = write_raw_tiff(root / "scan.tif", HUGE, HUGE)
+    with open(path, "r+b") as f:
+        f.truncate(10_000_000)  # the header promises 1.2 GB of pixels
+    Project.create(root).close()
+    w = _open_window(qtbot, root)
+    assert isinstance(w.canvas.tiled_image.source, TileSource)
+    w.canvas.viewport().repaint()
+    qtbot.waitUntil(lambda: "scan.tif" in w.statusBar().currentMessage(), timeout=5000)
+    assert "truncated" in w.statusBar().currentMessage()
+    w.close()
