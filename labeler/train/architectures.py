@@ -17,11 +17,12 @@ torchvision on first use, a user's explicit choice and never done by tests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
-import torch
+from typing import TYPE_CHECKING, Callable
 
 from ..core.errors import LabelerError
+
+if TYPE_CHECKING:  # torch is imported when a network is built, not when the registry is read
+    import torch
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,6 @@ class Architecture:
     def stride(self, settings) -> int:
         """Inputs are padded to a multiple of this."""
         return 2 ** settings.encoder_depth if self.family == "smp" else 32
-
-
-class _OutputOnly(torch.nn.Module):
-    """A torchvision segmentation model returning its ``out`` logits instead of a dict."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)["out"]
 
 
 def _smp(arch: str):
@@ -75,22 +65,11 @@ def _smp(arch: str):
     return build
 
 
-def _replace_heads(arch: str, model: torch.nn.Module, num_classes: int) -> None:
-    """Swap the last classifier convolutions of a pretrained torchvision model for K classes."""
-    def fresh(conv: torch.nn.Conv2d) -> torch.nn.Conv2d:
-        return torch.nn.Conv2d(conv.in_channels, num_classes, conv.kernel_size)
-
-    if arch == "lraspp":
-        model.classifier.low_classifier = fresh(model.classifier.low_classifier)
-        model.classifier.high_classifier = fresh(model.classifier.high_classifier)
-    else:
-        model.classifier[-1] = fresh(model.classifier[-1])
-    model.aux_classifier = None
-
-
 def _torchvision(arch: str):
     def build(settings, num_classes: int) -> torch.nn.Module:
         from torchvision.models import segmentation as tvs
+
+        from .torchvision_models import OutputOnly, replace_heads
 
         encoder = settings.encoder or ARCHITECTURES[arch].default_encoder
         if encoder not in ARCHITECTURES[arch].encoders:
@@ -102,13 +81,13 @@ def _torchvision(arch: str):
         try:
             if getattr(settings, "weights", None):
                 model = factory(weights=settings.weights, weights_backbone=None)
-                _replace_heads(arch, model, num_classes)
+                replace_heads(arch, model, num_classes)
             else:
                 model = factory(weights=None, weights_backbone=backbone, num_classes=num_classes,
                                 aux_loss=False if arch != "lraspp" else None)
         except (KeyError, ValueError, TypeError) as e:
             raise LabelerError(f"cannot build {arch} with encoder {encoder!r}: {e}") from None
-        return _OutputOnly(model)
+        return OutputOnly(model)
 
     return build
 

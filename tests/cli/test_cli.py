@@ -460,8 +460,10 @@ def test_console_script_and_no_qt_for_data_commands(tmp_path):
     _labelme_folder(tmp_path / "lm")
     code = ("import sys; from labeler.cli import main; "
             "rcs = [main([c, '--project', sys.argv[1], '-q']) for c in ('stats', 'validate')]; "
-            "print('qt' if any(m.startswith('PySide6') for m in sys.modules) else 'no-qt', *rcs)")
+            "print('qt' if any(m.startswith('PySide6') for m in sys.modules) else 'no-qt', "
+            "'torch' if 'torch' in sys.modules else 'no-torch', *rcs)")
     res = subprocess.run([sys.executable, "-c", code, str(tmp_path / "lm")], capture_output=True, text=True,
                          timeout=120, cwd=ROOT)
-    assert res.stdout.splitlines()[-1].split() == ["no-qt", "0", "0"], res.stdout + res.stderr
+    # data commands start fast: neither Qt nor torch (seconds to import) is loaded for them
+    assert res.stdout.splitlines()[-1].split() == ["no-qt", "no-torch", "0", "0"], res.stdout + res.stderr
     assert "images      3" in res.stdout
