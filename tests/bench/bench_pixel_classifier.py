@@ -54,7 +54,9 @@ def run(name: str, train: list[tuple[np.ndarray, np.ndarray]], val: list[tuple[n
     return {"labelled": labelled, "train_s": fit_s, "predict_s": pred_s, "PA": m.PA, "mIoU": m.mIoU}
 
 
-def main(root: Path = CAMVID) -> dict:
+def main(argv: list[str] | None = None) -> dict:
+    """``argv``: optionally the CamVid folder (default ../shared/datasets/camvid)."""
+    root = Path(argv[0]) if argv else CAMVID
     if not (root / "train").is_dir():
         print(f"skipped: CamVid not found at {root}")
         return {}
