@@ -248,6 +248,8 @@ class MainWindow(QMainWindow):
             self.session.autosave_timer.start()
             event.ignore()
             return
+        self.recovery.shutdown()  # the journal's last writes and removals finish first
+        self.assist.shutdown()  # stop the prefetch and propose threads: no callback comes after this
         if self.project is not None:
             self.project.close()
         event.accept()

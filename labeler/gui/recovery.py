@@ -2,7 +2,9 @@
 
 While an image has unsaved edits, its annotation is written (atomically) to
 ``<project>/.labeler/recovery/<key>.json`` after every undo step and every few seconds (which also
-catches a long stroke still in progress). A successful save, or undoing back to the saved state,
+catches a long stroke still in progress). The GUI thread only takes a snapshot (shapes are
+immutable, so a list copy); :class:`JournalWriter` serialises and writes it in a worker thread,
+newest snapshot wins when edits come faster than writes. A successful save, or undoing back to the saved state,
 removes the file. When a project is opened and recovery files newer than the saved annotations
 exist, the window offers them back; accepted edits are put into the image's document as one undo
 step (still unsaved), so the user sees them, can undo them, and saves them as usual.
@@ -11,6 +13,7 @@ step (still unsaved), so the user sees them, can undo them, and saves them as us
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -20,8 +23,9 @@ from PySide6.QtWidgets import QMessageBox
 from ..core.annotation import ImageAnnotation, from_labelme_dict, shape_to_labelme, to_labelme_dict
 from ..core.document import Document
 from ..core.errors import LabelerError
-from ..core.fileio import write_json_atomic
+from ..core.fileio import write_bytes_atomic
 from ..core.shapes import Shape
+from .workers import Worker
 
 RECOVERY_DIR = ".labeler/recovery"
 DEFAULT_JOURNAL_S = 3.0
@@ -37,30 +41,40 @@ class RecoveryJournal:
     def __init__(self, project_root: str | Path, annotation_path) -> None:
         self.folder = Path(project_root) / RECOVERY_DIR
         self._annotation_path = annotation_path  # key -> Path of the saved annotation
-        #: shape id -> (shape, its labelme dict): shapes are immutable, so only changed ones are
+        #: shape id -> (shape, its JSON text): shapes are immutable, so only changed ones are
         #: encoded again (a mask's PNG takes tens of ms; an edit changes one or two shapes)
-        self._encoded: dict[str, tuple[Shape, dict]] = {}
+        self._encoded: dict[str, tuple[Shape, str]] = {}
+        self._lock = threading.Lock()  # the cache is used by the writer thread and by callers
 
-    def to_dict(self, key: str, annotation: ImageAnnotation) -> dict:
-        encoded, shapes = {}, []
-        for s in annotation.shapes:
-            hit = self._encoded.get(s.id)
-            d = hit[1] if hit is not None and hit[0] is s else shape_to_labelme(s)
-            encoded[s.id] = (s, d)
-            shapes.append(d)
-        self._encoded = encoded
+    def to_text(self, key: str, annotation: ImageAnnotation) -> str:
+        """The recovery file's JSON text; unchanged shapes reuse their cached text."""
+        with self._lock:
+            encoded, shapes = {}, []
+            for s in annotation.shapes:
+                hit = self._encoded.get(s.id)
+                text = hit[1] if hit is not None and hit[0] is s else json.dumps(shape_to_labelme(s),
+                                                                                 ensure_ascii=False)
+                encoded[s.id] = (s, text)
+                shapes.append(text)
+            self._encoded = encoded
         bare = annotation.copy()
         bare.shapes = []
         d = to_labelme_dict(bare)
-        d["shapes"] = shapes
-        return {"key": key, "annotation": d}
+        d["shapes"] = []
+        head = json.dumps({"key": key, "annotation": d}, ensure_ascii=False)
+        marker = '"shapes": []'
+        i = head.index(marker) + len(marker) - 1  # between the brackets of the empty list
+        return head[:i] + ", ".join(shapes) + head[i:]
+
+    def to_dict(self, key: str, annotation: ImageAnnotation) -> dict:
+        return json.loads(self.to_text(key, annotation))
 
     def path_for(self, key: str) -> Path:
         return self.folder / (quote(key, safe="") + ".json")
 
     def write(self, key: str, annotation: ImageAnnotation) -> Path:
         path = self.path_for(key)
-        write_json_atomic(path, self.to_dict(key, annotation), indent=None)
+        write_bytes_atomic(path, self.to_text(key, annotation).encode("utf-8"))
         return path
 
     def remove(self, key: str) -> None:
@@ -91,6 +105,60 @@ class RecoveryJournal:
         return ann
 
 
+class JournalWriter:
+    """Writes and removes recovery files in one worker thread, in the order asked, keeping only
+    the newest request per image (a burst of edits becomes one or two writes)."""
+
+    def __init__(self, journal: RecoveryJournal, on_error) -> None:
+        self.journal = journal
+        self.on_error = on_error  # (str) called on the GUI thread
+        self.worker = Worker(1)
+        self._lock = threading.Lock()
+        self._pending: dict[str, ImageAnnotation | None] = {}  # key -> snapshot, None: remove
+        self._running = False
+        self.writes = 0  # files written (tests and benchmarks read it)
+
+    def put(self, key: str, snapshot: ImageAnnotation | None) -> None:
+        with self._lock:
+            self._pending.pop(key, None)  # a newer request replaces it and goes to the back
+            self._pending[key] = snapshot
+            if self._running:
+                return
+            self._running = True
+        self.worker.submit(self._drain, self._report)
+
+    def _drain(self) -> list[str]:
+        errors = []
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._running = False
+                    return errors
+                key = next(iter(self._pending))
+                snapshot = self._pending.pop(key)
+            try:
+                if snapshot is None:
+                    self.journal.remove(key)
+                else:
+                    self.journal.write(key, snapshot)
+                    self.writes += 1
+            except (OSError, LabelerError, ValueError) as e:
+                errors.append(str(e))
+
+    def _report(self, errors) -> None:
+        for e in errors if isinstance(errors, list) else [errors]:
+            self.on_error(tr("could not write the recovery file: {0}").format(e))
+
+    def flush(self, msecs: int = 10000) -> None:
+        """Wait until everything asked has been written (and errors reported)."""
+        self.worker.wait(msecs)
+        QCoreApplication.sendPostedEvents(self.worker)  # deliver the reports now
+
+    def shutdown(self) -> None:
+        self.worker.wait(10000)
+        self.worker.shutdown()
+
+
 def apply_recovered(doc: Document, recovered: ImageAnnotation) -> None:
     """Make ``doc`` hold the recovered shapes, tags and status, as one undo step."""
     ann = doc.annotation
@@ -111,6 +179,7 @@ class RecoveryController:
     def __init__(self, window, interval_s: float = DEFAULT_JOURNAL_S) -> None:
         self.window = window
         self.journal: RecoveryJournal | None = None
+        self.writer: JournalWriter | None = None
         self.session = None
         self.dialog: QMessageBox | None = None
         self._doc: Document | None = None
@@ -125,7 +194,10 @@ class RecoveryController:
     def attach(self, session) -> None:
         """Follow a new session (called when the window opens a project)."""
         self.session = session
+        if self.writer is not None:
+            self.writer.shutdown()
         self.journal = RecoveryJournal(session.project.root, session.project.annotation_path)
+        self.writer = JournalWriter(self.journal, self.window.show_message)
         self._restorable.clear()
         session.image_opened.connect(self._on_image_opened)
         session.saved.connect(self._on_saved)
@@ -148,9 +220,21 @@ class RecoveryController:
         self.write_now()
 
     def _on_saved(self, key: str) -> None:
-        if self.journal is not None:
-            self.journal.remove(key)
+        if self.writer is not None:
+            self.writer.put(key, None)  # replaces a queued write; waits at most for one in flight
+            self.writer.flush()
         self._written_revision = None
+
+    def flush(self) -> None:
+        """Wait for the journal writes asked so far (tests, and before reading the files)."""
+        if self.writer is not None:
+            self.writer.flush()
+
+    def shutdown(self) -> None:
+        """Finish the writes asked so far (the window is closing)."""
+        self.timer.stop()
+        if self.writer is not None:
+            self.writer.shutdown()
 
     def write_now(self) -> None:
         """Journal the current image if it has unsaved edits; drop its file when it has none."""
@@ -159,20 +243,17 @@ class RecoveryController:
         key, doc = self.session.key, self._doc
         if not doc.dirty:
             if self._written_revision is not None:
-                self.journal.remove(key)
+                self.writer.put(key, None)
                 self._written_revision = None
             return
         if doc.revision == self._written_revision:
             return
-        try:
-            self.journal.write(key, doc.annotation)
-        except (OSError, LabelerError) as e:
-            self.window.show_message(tr("could not write the recovery file: {0}").format(e))
-            return
+        self.writer.put(key, doc.annotation.copy())  # a list copy: the shapes are immutable
         self._written_revision = doc.revision
 
     # -- offering back ---------------------------------------------------------------------
     def pending(self) -> list[str]:
+        self.flush()
         if self.journal is None or self.session is None or self.session.project.read_only:
             return []
         known = set(self.session.keys)
@@ -219,6 +300,7 @@ class RecoveryController:
         return done
 
     def discard(self, keys: list[str] | None = None) -> None:
+        self.flush()
         for key in (self.pending() if keys is None else keys):
             self.journal.remove(key)
             self._restorable.pop(key, None)

@@ -119,15 +119,19 @@ def test_journal_follows_edits_undo_and_save(qtbot, window):
     path = window.recovery.journal.path_for(key)
     assert not path.exists()
     doc.add_shape(Shape("rectangle", "person", [(1, 1), (20, 20)]))
+    window.recovery.flush()  # written in a worker thread
     assert path.exists()  # written on the undo step, not only on the timer
     journaled = json.loads(path.read_text("utf-8"))
     assert journaled["key"] == key and len(journaled["annotation"]["shapes"]) == 1
     assert not window.project.annotation_path(key).exists()  # the journal is not a save
     doc.undo()
+    window.recovery.flush()
     assert not path.exists()  # back at the saved state: nothing to recover
     doc.redo()
+    window.recovery.flush()
     assert path.exists()
     window.save()
+    window.recovery.flush()
     assert not path.exists()
 
 
