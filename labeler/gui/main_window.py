@@ -23,6 +23,7 @@ from .pixel_status import PixelStatus
 from .recovery import RecoveryController
 from .session import LabelingSession
 from .shape_list import ShapeListDock
+from .shape_order import ShapeOrderController
 from .tags_panel import TagsDock
 
 
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.tags_dock = TagsDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tags_dock)
         self.assist = AssistController(self)  # the AI tool's engines, workers and panel
+        self.shape_order = ShapeOrderController(self)  # z-order and instance id of selected shapes
         self.actions_by_id = build_actions(self)
         self.actions_by_id["tool_polygon"].setChecked(True)
         self.edit_ops.sync_actions(self.actions_by_id)
@@ -124,8 +126,7 @@ class MainWindow(QMainWindow):
 
     def _on_document_changed(self, _text: str = "") -> None:
         doc = self._doc
-        colors = {n: self.canvas.color_of(n) for n in {s.label for s in doc.shapes}}
-        self.shape_dock.set_shapes(doc.shapes, colors, self.canvas.selected_ids)
+        self.shape_dock.set_shapes(doc.shapes, self.canvas.shape_color, self.canvas.selected_ids)
         self.actions_by_id["undo"].setEnabled(doc.can_undo)
         self.actions_by_id["redo"].setEnabled(doc.can_redo)
         self._update_title()
