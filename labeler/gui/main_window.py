@@ -23,6 +23,7 @@ from .pixel_status import PixelStatus
 from .recovery import RecoveryController
 from .session import LabelingSession
 from .shape_list import ShapeListDock
+from .schema_edit import SchemaEditController
 from .shape_order import ShapeOrderController
 from .tags_panel import TagsDock
 
@@ -56,7 +57,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tags_dock)
         self.assist = AssistController(self)  # the AI tool's engines, workers and panel
         self.shape_order = ShapeOrderController(self)  # z-order and instance id of selected shapes
+        self.schema_edit = SchemaEditController(self)  # rename, recolour, thing/stuff, remove classes
         self.actions_by_id = build_actions(self)
+        self.schema_edit.add_context_menu(self.actions_by_id)
         self.actions_by_id["tool_polygon"].setChecked(True)
         self.edit_ops.sync_actions(self.actions_by_id)
         self._connect()
@@ -92,7 +95,7 @@ class MainWindow(QMainWindow):
         s.dirty_changed.connect(lambda _d: self._update_title())
         s.saved.connect(lambda key: self.show_message(f"saved {key}"))
         s.message.connect(self.show_message)
-        for follower in (self.recovery, self.tags_dock, self.dialogs, self.assist):
+        for follower in (self.recovery, self.tags_dock, self.dialogs, self.assist, self.schema_edit):
             follower.attach(s)
         self.canvas.set_schema(project.schema)
         self.class_dock.set_schema(project.schema)
@@ -250,6 +253,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.recovery.shutdown()  # the journal's last writes and removals finish first
+        self.schema_edit.shutdown()  # a rename still rewriting saved files finishes
         self.assist.shutdown()  # stop the prefetch and propose threads: no callback comes after this
         if self.project is not None:
             self.project.close()
