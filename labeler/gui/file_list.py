@@ -1,18 +1,23 @@
-"""The file list dock: every image with its status, a filter box and "n of N done"."""
+"""The file list dock: every image with its status, a filter box, a status filter and "n of N done"."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QLineEdit, QListWidget, \
+    QListWidgetItem, QVBoxLayout, QWidget
 
 from ..core.events import Signal
 
 STATUS_TEXT = {"new": "new", "in_progress": "in progress", "done": "done", "reviewed": "reviewed",
-               "unreadable": "unreadable", "unknown": "checking..."}
+               "unreadable": "unreadable", "unknown": "not read yet"}
 STATUS_COLOR = {"new": QColor(128, 128, 128), "in_progress": QColor(220, 160, 0), "done": QColor(0, 160, 0),
                 "reviewed": QColor(0, 110, 220), "unreadable": QColor(200, 0, 0)}
 DONE = ("done", "reviewed")
+#: the status filter's choices: (shown text, statuses kept; None keeps all)
+STATUS_FILTERS = (("all images", None), ("not done", ("new", "in_progress", "unknown", "unreadable")),
+                  ("new", ("new",)), ("in progress", ("in_progress",)), ("done", ("done",)),
+                  ("reviewed", ("reviewed",)), ("done or reviewed", DONE), ("unreadable", ("unreadable",)))
 
 
 class FileListDock(QDockWidget):
@@ -27,15 +32,24 @@ class FileListDock(QDockWidget):
         self.filter_box = QLineEdit(body)
         self.filter_box.setPlaceholderText("Filter by name or status")
         self.filter_box.setClearButtonEnabled(True)
+        self.status_filter = QComboBox(body)
+        self.status_filter.setObjectName("status_filter")
+        self.status_filter.setToolTip(QCoreApplication.translate("docks", "Show only images with this status"))
+        for text, statuses in STATUS_FILTERS:
+            self.status_filter.addItem(QCoreApplication.translate("docks", text), statuses)
         self.summary = QLabel(body)
         self.list = QListWidget(body)
-        lay.addWidget(self.filter_box)
+        top = QHBoxLayout()
+        top.addWidget(self.filter_box, 1)
+        top.addWidget(self.status_filter)
+        lay.addLayout(top)
         lay.addWidget(self.list)
         lay.addWidget(self.summary)
         self.setWidget(body)
         self._statuses: dict[str, str] = {}
         self._rows: dict[str, int] = {}
         self.filter_box.textChanged.connect(self.apply_filter)
+        self.status_filter.currentIndexChanged.connect(lambda _i: self.apply_filter())
         self.list.itemActivated.connect(self._on_activated)
         self.list.itemClicked.connect(self._on_activated)
 
@@ -79,10 +93,12 @@ class FileListDock(QDockWidget):
 
     def apply_filter(self) -> None:
         words = self.filter_box.text().lower().split()
+        keep = self.status_filter.currentData()
         for k, r in self._rows.items():
             status_text = STATUS_TEXT.get(self._statuses[k], self._statuses[k])
             hay = f"{k.lower()} {status_text}"
-            self.list.setRowHidden(r, not all(w in hay for w in words))
+            shown = (keep is None or self._statuses[k] in keep) and all(w in hay for w in words)
+            self.list.setRowHidden(r, not shown)
         shown = len(self.visible_keys())
         text = f"{self.done_count()} of {len(self._rows)} done"
         if shown != len(self._rows):

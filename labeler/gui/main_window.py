@@ -25,6 +25,7 @@ from .session import LabelingSession
 from .shape_list import ShapeListDock
 from .schema_edit import SchemaEditController
 from .shape_order import ShapeOrderController
+from .status_refresh import StatusProgress
 from .tags_panel import TagsDock
 
 
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self.assist = AssistController(self)  # the AI tool's engines, workers and panel
         self.shape_order = ShapeOrderController(self)  # z-order and instance id of selected shapes
         self.schema_edit = SchemaEditController(self)  # rename, recolour, thing/stuff, remove classes
+        self.status_progress = StatusProgress(self)  # "n of N done"; status reading progress, Cancel
         self.actions_by_id = build_actions(self)
         self.schema_edit.add_context_menu(self.actions_by_id)
         self.actions_by_id["tool_polygon"].setChecked(True)
@@ -95,7 +97,8 @@ class MainWindow(QMainWindow):
         s.dirty_changed.connect(lambda _d: self._update_title())
         s.saved.connect(lambda key: self.show_message(f"saved {key}"))
         s.message.connect(self.show_message)
-        for follower in (self.recovery, self.tags_dock, self.dialogs, self.assist, self.schema_edit):
+        for follower in (self.recovery, self.tags_dock, self.dialogs, self.assist, self.schema_edit,
+                         self.status_progress):
             follower.attach(s)
         self.canvas.set_schema(project.schema)
         self.class_dock.set_schema(project.schema)

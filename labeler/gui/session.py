@@ -20,7 +20,8 @@ from ..core.errors import LabelerError
 from ..core.project import Project
 from ..core.status_index import StatusIndex
 from ..core.tiles import TileSource
-from .image_loader import BackgroundCall, ImageLoader, LoadedImage, load_image
+from .image_loader import ImageLoader, LoadedImage, load_image
+from .status_refresh import StatusRefresher
 
 DEFAULT_AUTOSAVE_S = 30.0
 DONE_STATUSES = ("done", "reviewed")
@@ -50,11 +51,13 @@ class LabelingSession(QObject):
         self.read_only_reason = ""
         self.loader = ImageLoader(project, self._show_loaded) if background_loading else None
         self.statuses_refreshed = Signal()  # (dict) key -> status, once stale index entries are read
+        self.status_progress = Signal()  # (int, int) stale statuses read so far, of how many
         self.status_index = StatusIndex(project)  # .labeler/status.json: no JSON parsed for known files
         self.statuses, stale = self.status_index.lookup(self.keys)
-        self._status_refresh = None
+        self.status_refresher: StatusRefresher | None = None  # reads stale statuses; can be cancelled
         if stale and background_loading:
-            self._status_refresh = BackgroundCall(lambda: self.status_index.refresh(stale), self._on_statuses_read)
+            self.status_refresher = StatusRefresher(self.status_index, stale, self.status_progress.emit,
+                                                    self._on_statuses_read)
         elif stale:
             self.statuses.update(self.status_index.refresh(stale))
             self.status_index.save()
@@ -70,12 +73,15 @@ class LabelingSession(QObject):
     def key(self) -> str | None:
         return self.keys[self.index] if 0 <= self.index < len(self.keys) else None
 
-    def _on_statuses_read(self, statuses: dict) -> None:
+    def _on_statuses_read(self, statuses: dict, cancelled: bool = False) -> None:
         if self.key in statuses and self.document is not None:
             statuses[self.key] = self.document.annotation.status  # the open one is shown as edited
         self.statuses.update(statuses)
         self.status_index.save()
         self.statuses_refreshed.emit(dict(statuses))
+        if cancelled:
+            left = sum(1 for s in self.statuses.values() if s == "unknown")
+            self.message.emit(f"stopped reading statuses: {left} image(s) show as not read")
 
     def done_count(self) -> int:
         return sum(1 for s in self.statuses.values() if s in DONE_STATUSES)
@@ -191,7 +197,8 @@ class LabelingSession(QObject):
         ok = self.save_if_dirty()
         if self.loader is not None:
             self.loader.shutdown()
-        if self._status_refresh is not None:
-            self._status_refresh.wait()
+        if self.status_refresher is not None:
+            self.status_refresher.cancel()  # closing need not wait for a whole big folder
+            self.status_refresher.wait()
         self.status_index.save()
         return ok
