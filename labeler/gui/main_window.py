@@ -26,6 +26,7 @@ from .shape_list import ShapeListDock
 from .schema_edit import SchemaEditController
 from .shape_order import ShapeOrderController
 from .status_refresh import StatusProgress
+from .opacity_control import OpacityControl
 from .tags_panel import TagsDock
 
 
@@ -60,8 +61,10 @@ class MainWindow(QMainWindow):
         self.shape_order = ShapeOrderController(self)  # z-order and instance id of selected shapes
         self.schema_edit = SchemaEditController(self)  # rename, recolour, thing/stuff, remove classes
         self.status_progress = StatusProgress(self)  # "n of N done"; status reading progress, Cancel
+        self.opacity_control = OpacityControl(self)  # overlay opacity slider (toolbar and View menu)
         self.actions_by_id = build_actions(self)
         self.schema_edit.add_context_menu(self.actions_by_id)
+        self.opacity_control.add_to_menu(self.actions_by_id)
         self.actions_by_id["tool_polygon"].setChecked(True)
         self.edit_ops.sync_actions(self.actions_by_id)
         self._connect()
