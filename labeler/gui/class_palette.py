@@ -40,6 +40,7 @@ class ClassPaletteDock(QDockWidget):
 
     def set_schema(self, schema: Schema) -> None:
         current = self.current()
+        hidden = {n for n in self._names if not self.is_visible_class(n)}  # ticks survive a schema edit
         self.list.blockSignals(True)
         self.list.clear()
         self._names = schema.names()
@@ -48,7 +49,7 @@ class ClassPaletteDock(QDockWidget):
             item = QListWidgetItem(color_icon(c.color), f"{shortcut}{c.name}")
             item.setData(Qt.ItemDataRole.UserRole, c.name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
+            item.setCheckState(Qt.CheckState.Unchecked if c.name in hidden else Qt.CheckState.Checked)
             item.setToolTip(f"{c.name} (id {c.id}, {'thing' if c.is_thing else 'stuff'})")
             self.list.addItem(item)
         self.list.blockSignals(False)

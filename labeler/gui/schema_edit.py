@@ -109,12 +109,8 @@ class SchemaEditController:
         except LabelerError as e:
             w.show_message(tr("classes changed for this session only: {0}").format(e))
         schema = self.project.schema
-        hidden = set(w.canvas.hidden_classes)
         w.canvas.set_schema(schema)
-        w.class_dock.set_schema(schema)
-        for name in hidden & set(schema.names()):  # keep the per-class show/hide ticks
-            row = w.class_dock.names().index(name)
-            w.class_dock.list.item(row).setCheckState(Qt.CheckState.Unchecked)
+        w.class_dock.set_schema(schema)  # keeps the per-class show/hide ticks
         if select:
             w.class_dock.select(select)
         w.shape_dock.set_classes(schema.names())

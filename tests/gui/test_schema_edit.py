@@ -89,3 +89,17 @@ def test_removing_a_class_in_use_is_refused_and_an_unused_one_goes(qtbot, demo_r
     window.actions_by_id["remove_class"].trigger()
     qtbot.waitUntil(lambda: "removed class unused" in window.statusBar().currentMessage(), timeout=3000)
     assert "unused" not in _project_classes(demo_root) and "unused" not in window.class_dock.names()
+
+
+def test_hidden_class_stays_hidden_when_the_schema_changes(qtbot, window):
+    doc = window.session.document
+    doc.add_shape(Shape("rectangle", "cat", [(10, 10), (60, 60)]))
+    row = window.class_dock.names().index("cat")
+    window.class_dock.list.item(row).setCheckState(Qt.CheckState.Unchecked)  # hide cats
+    assert not window.canvas.shape_item(doc.shapes[0].id).isVisible()
+    window.class_dock.new_class.setText("dog")
+    qtbot.keyClick(window.class_dock.new_class, Qt.Key.Key_Return)
+    window.class_dock.select("person")
+    window.actions_by_id["toggle_thing"].trigger()
+    assert not window.class_dock.is_visible_class("cat") and window.class_dock.is_visible_class("dog")
+    assert not window.canvas.shape_item(doc.shapes[0].id).isVisible()
