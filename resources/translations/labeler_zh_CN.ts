@@ -31,6 +31,34 @@
 <context>
     <name>actions</name>
     <message>
+        <source>Bring Shapes &amp;Forward</source>
+        <translation>上移形状(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Send Shapes &amp;Backward</source>
+        <translation>下移形状(&amp;B)</translation>
+    </message>
+    <message>
+        <source>New &amp;Instance for Selected Shapes</source>
+        <translation>为所选形状新建实例(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Re&amp;name Class...</source>
+        <translation>重命名类别(&amp;N)...</translation>
+    </message>
+    <message>
+        <source>Change Class &amp;Colour...</source>
+        <translation>更改类别颜色(&amp;C)...</translation>
+    </message>
+    <message>
+        <source>Toggle &amp;Thing / Stuff</source>
+        <translation>切换可数/不可数类别(&amp;T)</translation>
+    </message>
+    <message>
+        <source>&amp;Remove Class...</source>
+        <translation>删除类别(&amp;R)...</translation>
+    </message>
+    <message>
         <source>&amp;Open Folder...</source>
         <translation>打开文件夹(&amp;O)...</translation>
     </message>
@@ -270,6 +298,42 @@
 <context>
     <name>docks</name>
     <message>
+        <source>Show only images with this status</source>
+        <translation>只显示此状态的图像</translation>
+    </message>
+    <message>
+        <source>all images</source>
+        <translation>所有图像</translation>
+    </message>
+    <message>
+        <source>not done</source>
+        <translation>未完成</translation>
+    </message>
+    <message>
+        <source>new</source>
+        <translation>新建</translation>
+    </message>
+    <message>
+        <source>in progress</source>
+        <translation>进行中</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>reviewed</source>
+        <translation>已审核</translation>
+    </message>
+    <message>
+        <source>done or reviewed</source>
+        <translation>已完成或已审核</translation>
+    </message>
+    <message>
+        <source>unreadable</source>
+        <translation>无法读取</translation>
+    </message>
+    <message>
         <source>Files</source>
         <translation>文件</translation>
     </message>
@@ -296,6 +360,22 @@
 </context>
 <context>
     <name>status</name>
+    <message>
+        <source>checking statuses %v / %m</source>
+        <translation>正在检查状态 %v / %m</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Stop reading image statuses (the rest show as unknown)</source>
+        <translation>停止读取图像状态（其余显示为未读取）</translation>
+    </message>
+    <message>
+        <source>{0} of {1} done</source>
+        <translation>已完成 {0} / {1}</translation>
+    </message>
     <message>
         <source>RGB {0}, {1}, {2}</source>
         <translation>RGB {0}, {1}, {2}</translation>
@@ -534,6 +614,127 @@ Restore them?</source>
     <message>
         <source>the current image could not be saved; nothing imported</source>
         <translation>当前图像无法保存；未导入任何内容</translation>
+    </message>
+</context>
+<context>
+    <name>shape_list</name>
+    <message>
+        <source>no instance</source>
+        <translation>无实例</translation>
+    </message>
+    <message>
+        <source>instance </source>
+        <translation>实例 </translation>
+    </message>
+    <message>
+        <source>Instance id of the selected shapes (shapes sharing one are one object)</source>
+        <translation>所选形状的实例编号（编号相同的形状属于同一对象）</translation>
+    </message>
+    <message>
+        <source>Up</source>
+        <translation>上移</translation>
+    </message>
+    <message>
+        <source>Bring the selected shapes forward (Ctrl+Shift+Up)</source>
+        <translation>将所选形状上移一层 (Ctrl+Shift+Up)</translation>
+    </message>
+    <message>
+        <source>Down</source>
+        <translation>下移</translation>
+    </message>
+    <message>
+        <source>Send the selected shapes backward (Ctrl+Shift+Down)</source>
+        <translation>将所选形状下移一层 (Ctrl+Shift+Down)</translation>
+    </message>
+</context>
+<context>
+    <name>view</name>
+    <message>
+        <source>View</source>
+        <translation>视图</translation>
+    </message>
+    <message>
+        <source>Opacity </source>
+        <translation>不透明度 </translation>
+    </message>
+    <message>
+        <source>Opacity</source>
+        <translation>不透明度</translation>
+    </message>
+    <message>
+        <source>Overlay opacity (Ctrl+[ and Ctrl+])</source>
+        <translation>叠加层不透明度 (Ctrl+[ 和 Ctrl+])</translation>
+    </message>
+</context>
+<context>
+    <name>schema_edit</name>
+    <message>
+        <source>Rename class</source>
+        <translation>重命名类别</translation>
+    </message>
+    <message>
+        <source>New name for class {0}:</source>
+        <translation>类别 {0} 的新名称：</translation>
+    </message>
+    <message>
+        <source>Rename class {0} to {1}?
+
+Shapes in this image change as one undo step; saved annotations of the other images are rewritten too (that part cannot be undone).</source>
+        <translation>将类别 {0} 重命名为 {1}？
+
+本图像中的形状作为一个撤销步骤更改；其他图像已保存的标注也会被改写（这部分无法撤销）。</translation>
+    </message>
+    <message>
+        <source>checking whether class {0} is used...</source>
+        <translation>正在检查类别 {0} 是否被使用...</translation>
+    </message>
+    <message>
+        <source>classes changed for this session only: {0}</source>
+        <translation>类别仅在本次会话中更改：{0}</translation>
+    </message>
+    <message>
+        <source>not changed: {0}</source>
+        <translation>未更改：{0}</translation>
+    </message>
+    <message>
+        <source>not removed: class {0} was used meanwhile</source>
+        <translation>未删除：类别 {0} 在此期间被使用</translation>
+    </message>
+    <message>
+        <source>not renamed: a class named {0} exists already</source>
+        <translation>未重命名：已存在名为 {0} 的类别</translation>
+    </message>
+    <message>
+        <source>removed class {0}</source>
+        <translation>已删除类别 {0}</translation>
+    </message>
+    <message>
+        <source>renamed {0} to {1} in {2} saved image(s)</source>
+        <translation>已在 {2} 张已保存图像中将 {0} 重命名为 {1}</translation>
+    </message>
+    <message>
+        <source>thing</source>
+        <translation>可数</translation>
+    </message>
+    <message>
+        <source>stuff</source>
+        <translation>不可数</translation>
+    </message>
+    <message>
+        <source>the project is read-only: classes cannot be changed</source>
+        <translation>项目为只读：无法更改类别</translation>
+    </message>
+    <message>
+        <source>{0} is now a {1} class</source>
+        <translation>{0} 现在是{1}类别</translation>
+    </message>
+    <message>
+        <source>not removed: {0} shape(s) of class {1} in this image; change their class first</source>
+        <translation>未删除：本图像中有 {0} 个类别为 {1} 的形状；请先更改它们的类别</translation>
+    </message>
+    <message>
+        <source>not removed: class {0} is used by {1} shape(s) in {2} image(s), e.g. {3}</source>
+        <translation>未删除：类别 {0} 被 {2} 张图像中的 {1} 个形状使用，例如 {3}</translation>
     </message>
 </context>
 </TS>
