@@ -43,6 +43,9 @@ WEAK_KINDS = frozenset({POINT, SCRIBBLE})
 
 #: Where a shape came from.
 SOURCES = ("manual", "import", "sam", "grabcut", "superpixel", "model", "wand")
+#: A model shape (source "model") is a proposal until a person accepts it; accepting sets this
+#: flag to False and keeps the source, so one can still tell where the shape came from.
+PROPOSAL_FLAG = "proposal"
 
 _MIN_POINTS = {POLYGON: 3, RECTANGLE: 2, CIRCLE: 2, POINT: 1, LINE: 2, LINESTRIP: 2, SCRIBBLE: 1}
 _EXACT_POINTS = {RECTANGLE: 2, CIRCLE: 2, POINT: 1, LINE: 2}
@@ -118,6 +121,11 @@ class Shape:
     def is_area(self) -> bool:
         """True when the shape paints pixels in dense label maps."""
         return self.kind in AREA_KINDS and not self.weak
+
+    @property
+    def is_proposal(self) -> bool:
+        """A model proposal not (yet) accepted by a person."""
+        return self.source == "model" and self.flags.get(PROPOSAL_FLAG, True) is not False
 
     @property
     def is_weak(self) -> bool:

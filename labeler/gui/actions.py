@@ -16,6 +16,7 @@ from .dialogs.controller import DIALOG_ACTIONS
 from .edit_ops import TOOL_ACTIONS
 from .schema_edit import SCHEMA_ACTIONS
 from .shape_order import SHAPE_ORDER_ACTIONS
+from .training.controller import TRAIN_ACTIONS
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -45,7 +46,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
 ) + tuple(
     ActionSpec(f"class_{i}", f"Class {i}", str(i), "select_class_index", "&Classes", arg=i - 1)
     for i in range(1, 10)
-) + TOOL_ACTIONS + DIALOG_ACTIONS + ASSIST_ACTIONS + SHAPE_ORDER_ACTIONS + SCHEMA_ACTIONS
+) + TOOL_ACTIONS + DIALOG_ACTIONS + ASSIST_ACTIONS + SHAPE_ORDER_ACTIONS + SCHEMA_ACTIONS + TRAIN_ACTIONS
 
 
 def resolve_handler(window, path: str):

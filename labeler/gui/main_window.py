@@ -28,6 +28,7 @@ from .shape_order import ShapeOrderController
 from .status_refresh import StatusProgress
 from .opacity_control import OpacityControl
 from .tags_panel import TagsDock
+from .training.controller import TrainingController
 
 
 class MainWindow(QMainWindow):
@@ -62,8 +63,10 @@ class MainWindow(QMainWindow):
         self.schema_edit = SchemaEditController(self)  # rename, recolour, thing/stuff, remove classes
         self.status_progress = StatusProgress(self)  # "n of N done"; status reading progress, Cancel
         self.opacity_control = OpacityControl(self)  # overlay opacity slider (toolbar and View menu)
+        self.training = TrainingController(self)  # Train dialog, pre-labels, next image, live preview
         self.actions_by_id = build_actions(self)
         self.schema_edit.add_context_menu(self.actions_by_id)
+        self.training.sync_actions(self.actions_by_id)
         self.opacity_control.add_to_menu(self.actions_by_id)
         self.actions_by_id["tool_polygon"].setChecked(True)
         self.edit_ops.sync_actions(self.actions_by_id)
@@ -100,8 +103,8 @@ class MainWindow(QMainWindow):
         s.dirty_changed.connect(lambda _d: self._update_title())
         s.saved.connect(lambda key: self.show_message(f"saved {key}"))
         s.message.connect(self.show_message)
-        for follower in (self.recovery, self.tags_dock, self.dialogs, self.assist, self.schema_edit,
-                         self.status_progress):
+        for follower in (self.recovery, self.tags_dock, self.dialogs, self.assist, self.training,
+                         self.schema_edit, self.status_progress):
             follower.attach(s)
         self.canvas.set_schema(project.schema)
         self.class_dock.set_schema(project.schema)
@@ -261,6 +264,7 @@ class MainWindow(QMainWindow):
         self.recovery.shutdown()  # the journal's last writes and removals finish first
         self.schema_edit.shutdown()  # a rename still rewriting saved files finishes
         self.assist.shutdown()  # stop the prefetch and propose threads: no callback comes after this
+        self.training.shutdown()  # cancel training, prediction and the live preview; wait for their threads
         if self.project is not None:
             self.project.close()
         event.accept()

@@ -137,6 +137,13 @@ class LabelingSession(QObject):
         start = self.loading_index if self.loading_index is not None else max(0, self.index)
         return self.open_index(min(len(self.keys) - 1, max(0, start + step)))
 
+    def reload(self) -> bool:
+        """Read the shown image's annotation again (a job wrote it). Saves unsaved edits first."""
+        if self.key is None or not self.save_if_dirty():
+            return False
+        self._show_loaded(load_image(self.project, self.index, self.key))
+        return True
+
     def _set_document(self, doc: Document) -> None:
         if self.document is not None:
             self.document.dirty_changed.disconnect(self.dirty_changed.emit)

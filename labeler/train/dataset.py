@@ -16,7 +16,8 @@ Target rules (what a pixel's label is):
   ``width`` (round ends), a point as a disc of ``point_radius`` pixels. Area shapes flagged ``weak`` (a box
   that only says "there is a car here") and lines are not pixel labels and are skipped.
 * Model proposals (``source == "model"``) are not labels until a person accepts them: they count
-  only on images marked done/reviewed (the person looked at them and left them there).
+  only on images marked done/reviewed (the person looked at them and left them there), or once
+  accepted (``Shape.is_proposal`` false: the window's "accept pre-labels" clears the flag).
 * Shapes of classes not in the label space are skipped and reported.
 
 Splits: the project's ``train`` / ``val`` splits; a project without any split trains on all
@@ -106,7 +107,7 @@ def label_shapes(ann: ImageAnnotation) -> list[Shape]:
     dense = is_dense(ann)
     out = []
     for s in ann.shapes:
-        if s.source == "model" and not dense:
+        if s.is_proposal and not dense:
             continue
         if s.kind in (LINE, LINESTRIP):
             continue

@@ -58,9 +58,10 @@ def proposals_from_prediction(labels: np.ndarray, confidence: np.ndarray, class_
 
 
 def with_proposals(ann: ImageAnnotation, proposals: list[Shape]) -> ImageAnnotation:
-    """A copy whose earlier model proposals are replaced by ``proposals``; other shapes untouched."""
+    """A copy whose earlier model proposals are replaced by ``proposals``; other shapes (accepted
+    proposals among them) untouched."""
     new = ann.copy()
-    new.shapes = [s for s in ann.shapes if s.source != "model"] + list(proposals)
+    new.shapes = [s for s in ann.shapes if not s.is_proposal] + list(proposals)
     return new
 
 

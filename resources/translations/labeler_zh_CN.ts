@@ -27,6 +27,10 @@
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
+    <message>
+        <source>&amp;Model</source>
+        <translation>模型(&amp;M)</translation>
+    </message>
 </context>
 <context>
     <name>actions</name>
@@ -294,6 +298,46 @@
         <source>&amp;Plugins...</source>
         <translation>插件(&amp;P)...</translation>
     </message>
+    <message>
+        <source>&amp;Train Model...</source>
+        <translation>训练模型(&amp;T)...</translation>
+    </message>
+    <message>
+        <source>&amp;Predict Proposals</source>
+        <translation>预测候选标注(&amp;P)</translation>
+    </message>
+    <message>
+        <source>&amp;Accept Pre-labels</source>
+        <translation>接受预标注(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Next Most &amp;Useful Image</source>
+        <translation>下一张最有用的图像(&amp;U)</translation>
+    </message>
+    <message>
+        <source>&amp;Live Pixel Classifier Preview</source>
+        <translation>像素分类器实时预览(&amp;L)</translation>
+    </message>
+    <message>
+        <source>Show Preview &amp;Uncertainty</source>
+        <translation>显示预览不确定性(&amp;U)</translation>
+    </message>
+    <message>
+        <source>Create &amp;Weak Box</source>
+        <translation>创建弱标注框(&amp;W)</translation>
+    </message>
+    <message>
+        <source>&amp;Autolabel...</source>
+        <translation>自动标注(&amp;A)...</translation>
+    </message>
+    <message>
+        <source>Re&amp;generate Selected Proposal...</source>
+        <translation>重新生成所选提议(&amp;G)...</translation>
+    </message>
+    <message>
+        <source>&amp;SAM Model...</source>
+        <translation>SAM 模型(&amp;S)...</translation>
+    </message>
 </context>
 <context>
     <name>docks</name>
@@ -447,6 +491,14 @@ Restore them?</source>
     <message>
         <source>Proposal engines</source>
         <translation>候选生成引擎</translation>
+    </message>
+    <message>
+        <source>Keep prompts as weak labels</source>
+        <translation>将提示保存为弱标注</translation>
+    </message>
+    <message>
+        <source>Accepting a proposal also saves its points, box and scribbles as weak labels, linked from the accepted shape</source>
+        <translation>接受提议时，同时将其点、框和涂鸦保存为弱标注，并由接受的形状链接</translation>
     </message>
 </context>
 <context>
@@ -617,6 +669,173 @@ Restore them?</source>
     </message>
 </context>
 <context>
+    <name>train</name>
+    <message>
+        <source>Accepted {0} proposals.</source>
+        <translation>已接受 {0} 个候选标注。</translation>
+    </message>
+    <message>
+        <source>Cancel Training</source>
+        <translation>取消训练</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Cancelling after the current step...</source>
+        <translation>将在当前步骤后取消...</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Done: {0} (not remembered: {1})</source>
+        <translation>完成：{0}（未记录：{1}）</translation>
+    </message>
+    <message>
+        <source>Done: {0} is now the current model.</source>
+        <translation>完成：{0} 现在是当前模型。</translation>
+    </message>
+    <message>
+        <source>Encoder</source>
+        <translation>编码器</translation>
+    </message>
+    <message>
+        <source>Epoch {0}: loss {1:.3f}, val mIoU {2}</source>
+        <translation>第 {0} 轮：损失 {1:.3f}，验证 mIoU {2}</translation>
+    </message>
+    <message>
+        <source>Epochs</source>
+        <translation>轮数</translation>
+    </message>
+    <message>
+        <source>Every image is labelled.</source>
+        <translation>所有图像都已标注。</translation>
+    </message>
+    <message>
+        <source>Live preview off</source>
+        <translation>实时预览已关闭</translation>
+    </message>
+    <message>
+        <source>Live preview on: training the pixel classifier...</source>
+        <translation>实时预览已开启：正在训练像素分类器...</translation>
+    </message>
+    <message>
+        <source>Live preview: {0}</source>
+        <translation>实时预览：{0}</translation>
+    </message>
+    <message>
+        <source>Looking for the most useful image to label...</source>
+        <translation>正在查找最值得标注的图像...</translation>
+    </message>
+    <message>
+        <source>Max minutes</source>
+        <translation>最长分钟数</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Most useful to label next: {0}</source>
+        <translation>下一张最值得标注：{0}</translation>
+    </message>
+    <message>
+        <source>No current model: train one first (Model &gt; Train Model...).</source>
+        <translation>没有当前模型：请先训练一个（模型 &gt; 训练模型...）。</translation>
+    </message>
+    <message>
+        <source>No proposals on this image to accept.</source>
+        <translation>此图像没有可接受的候选标注。</translation>
+    </message>
+    <message>
+        <source>Not started: the current image could not be saved.</source>
+        <translation>未开始：当前图像无法保存。</translation>
+    </message>
+    <message>
+        <source>Pixel classifier (random forest, seconds)</source>
+        <translation>像素分类器（随机森林，数秒）</translation>
+    </message>
+    <message>
+        <source>Predicting proposals...</source>
+        <translation>正在预测候选标注...</translation>
+    </message>
+    <message>
+        <source>Prediction cancelled.</source>
+        <translation>预测已取消。</translation>
+    </message>
+    <message>
+        <source>Prediction failed: {0}</source>
+        <translation>预测失败：{0}</translation>
+    </message>
+    <message>
+        <source>Proposals written for {0} images.</source>
+        <translation>已为 {0} 张图像写入候选标注。</translation>
+    </message>
+    <message>
+        <source>Reading {0}: {1} of {2}</source>
+        <translation>读取 {0}：{1} / {2}</translation>
+    </message>
+    <message>
+        <source>Resume the last run</source>
+        <translation>继续上一次训练</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>Stopped early: {0}.</source>
+        <translation>提前停止：{0}。</translation>
+    </message>
+    <message>
+        <source>Train a Model</source>
+        <translation>训练模型</translation>
+    </message>
+    <message>
+        <source>Training cancelled.</source>
+        <translation>训练已取消。</translation>
+    </message>
+    <message>
+        <source>Training failed: {0}</source>
+        <translation>训练失败：{0}</translation>
+    </message>
+    <message>
+        <source>Training...</source>
+        <translation>正在训练...</translation>
+    </message>
+    <message>
+        <source>accept pre-labels</source>
+        <translation>接受预标注</translation>
+    </message>
+    <message>
+        <source>epoch {0} to {1}</source>
+        <translation>第 {0} 至 {1} 轮</translation>
+    </message>
+    <message>
+        <source>loss and val mIoU appear here per epoch</source>
+        <translation>每轮的损失和验证 mIoU 显示在这里</translation>
+    </message>
+    <message>
+        <source>loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <source>no limit</source>
+        <translation>无限制</translation>
+    </message>
+    <message>
+        <source>val mIoU</source>
+        <translation>验证 mIoU</translation>
+    </message>
+    <message>
+        <source>{0} was edited meanwhile: its proposals are not shown</source>
+        <translation>{0} 在此期间已被编辑：不显示其候选标注</translation>
+    </message>
+</context>
+<context>
     <name>shape_list</name>
     <message>
         <source>no instance</source>
@@ -735,6 +954,188 @@ Shapes in this image change as one undo step; saved annotations of the other ima
     <message>
         <source>not removed: class {0} is used by {1} shape(s) in {2} image(s), e.g. {3}</source>
         <translation>未删除：类别 {0} 被 {2} 张图像中的 {1} 个形状使用，例如 {3}</translation>
+    </message>
+</context>
+<context>
+    <name>autolabel</name>
+    <message>
+        <source>Autolabel</source>
+        <translation>自动标注</translation>
+    </message>
+    <message>
+        <source>boxes</source>
+        <translation>框</translation>
+    </message>
+    <message>
+        <source>points</source>
+        <translation>点</translation>
+    </message>
+    <message>
+        <source>scribbles</source>
+        <translation>涂鸦</translation>
+    </message>
+    <message>
+        <source>All images</source>
+        <translation>所有图像</translation>
+    </message>
+    <message>
+        <source>Current image</source>
+        <translation>当前图像</translation>
+    </message>
+    <message>
+        <source>Proposals as polygons (holes kept)</source>
+        <translation>提议为多边形（保留孔洞）</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Engine</source>
+        <translation>引擎</translation>
+    </message>
+    <message>
+        <source>From</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <source>No proposal engine can run.</source>
+        <translation>没有可运行的提议引擎。</translation>
+    </message>
+    <message>
+        <source>The current image could not be saved; nothing was run.</source>
+        <translation>当前图像无法保存；未运行任何内容。</translation>
+    </message>
+    <message>
+        <source>Running {0} from {1}...</source>
+        <translation>正在用 {0} 从{1}运行...</translation>
+    </message>
+    <message>
+        <source>Cancelling after the current image...</source>
+        <translation>将在当前图像之后取消...</translation>
+    </message>
+    <message>
+        <source>{0} proposals on {1} images ({2}).</source>
+        <translation>{1} 张图像上的 {0} 个提议（{2}）。</translation>
+    </message>
+    <message>
+        <source>Autolabel failed: {0}</source>
+        <translation>自动标注失败：{0}</translation>
+    </message>
+    <message>
+        <source>Cancelled; the images already done keep their proposals.</source>
+        <translation>已取消；已完成的图像保留其提议。</translation>
+    </message>
+    <message>
+        <source>Select one proposal or mask made from weak labels to regenerate it</source>
+        <translation>请选择一个由弱标注生成的提议或掩码以重新生成</translation>
+    </message>
+    <message>
+        <source>The selected shape was not made from weak labels (it has no links)</source>
+        <translation>所选形状不是由弱标注生成的（没有链接）</translation>
+    </message>
+    <message>
+        <source>A regeneration is already running</source>
+        <translation>已有重新生成在运行</translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation>重新生成</translation>
+    </message>
+    <message>
+        <source>{0} cannot run</source>
+        <translation>{0} 无法运行</translation>
+    </message>
+    <message>
+        <source>Regenerating with {0}...</source>
+        <translation>正在用 {0} 重新生成...</translation>
+    </message>
+    <message>
+        <source>{0} made {1} new proposal(s)</source>
+        <translation>{0} 生成了 {1} 个新提议</translation>
+    </message>
+    <message>
+        <source>Regenerate failed: {0}</source>
+        <translation>重新生成失败：{0}</translation>
+    </message>
+</context>
+<context>
+    <name>sam</name>
+    <message>
+        <source>SAM Model</source>
+        <translation>SAM 模型</translation>
+    </message>
+    <message>
+        <source>Local checkpoint file</source>
+        <translation>本地检查点文件</translation>
+    </message>
+    <message>
+        <source>a segment-anything .pth file</source>
+        <translation>segment-anything .pth 文件</translation>
+    </message>
+    <message>
+        <source>Browse...</source>
+        <translation>浏览...</translation>
+    </message>
+    <message>
+        <source>Download SAM model</source>
+        <translation>下载 SAM 模型</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Checkpoint file</source>
+        <translation>检查点文件</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>{0}: file not found</source>
+        <translation>{0}：文件未找到</translation>
+    </message>
+    <message>
+        <source>{0} is downloaded ({1})</source>
+        <translation>{0} 已下载（{1}）</translation>
+    </message>
+    <message>
+        <source>{0} is not downloaded yet ({1:.0f} MB)</source>
+        <translation>{0} 尚未下载（{1:.0f} MB）</translation>
+    </message>
+    <message>
+        <source>SAM checkpoint</source>
+        <translation>SAM 检查点</translation>
+    </message>
+    <message>
+        <source>Downloading {0}...</source>
+        <translation>正在下载 {0}...</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Downloading {0}: {1:.1f} of {2:.1f} MB</source>
+        <translation>正在下载 {0}：{1:.1f} / {2:.1f} MB</translation>
+    </message>
+    <message>
+        <source>download cancelled; the next download resumes it</source>
+        <translation>下载已取消；下次下载将继续</translation>
     </message>
 </context>
 </TS>
