@@ -30,16 +30,23 @@ from ..core.images import read_image
 from . import user_settings
 from .action_spec import ActionSpec
 from .assist_panel import AssistPanel, PluginsDialog
+from .autolabel_dialog import AssistJobs
 from .workers import Worker
 
 ENGINE_SETTING = "assist/engine"
 POLYGONS_SETTING = "assist/accept_as_polygons"
+KEEP_PROMPTS_SETTING = "assist/keep_prompts_as_weak_labels"
 PREFERRED_ENGINES = ("sam", "grabcut", "superpixel")
 PREFETCH_AHEAD = 2
 
 ASSIST_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool_ai", "&AI Assist (click, box, scribble)", "I", "set_tool", "&Tools", True, "tool", "ai"),
     ActionSpec("plugins", "&Plugins...", None, "assist.show_plugins", "&Help"),
+    ActionSpec("tool_weak_box", "Create &Weak Box", None, "set_tool", "&Tools", True, "tool", "weak_box"),
+    ActionSpec("autolabel", "&Autolabel...", None, "assist.jobs.show_autolabel", "&Tools"),
+    ActionSpec("regenerate_proposal", "Re&generate Selected Proposal...", None, "assist.jobs.regenerate_selected",
+               "&Tools"),
+    ActionSpec("sam_setup", "&SAM Model...", None, "assist.show_sam_setup", "&Tools"),
 )
 
 
@@ -82,6 +89,7 @@ class AssistController(QObject):
         self.panel.hide()
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel)
         self.current_dialog = None
+        self.jobs = AssistJobs(window, self)  # Tools > Autolabel..., Regenerate Selected Proposal
         for obj in (self.canvas, self.canvas.viewport()):
             obj.installEventFilter(self)
 
@@ -90,7 +98,29 @@ class AssistController(QObject):
     def plugins(self) -> LoadedPlugins:
         if self._plugins is None:
             self._plugins = load_plugins()
+            self._configure_sam()
         return self._plugins
+
+    def _configure_sam(self) -> None:
+        from .sam_setup import configure_sam
+
+        configure_sam(self._plugins, self.session.project.root if self.session is not None else None)
+
+    def sam_configured(self) -> None:
+        """The SAM settings changed (or a model was downloaded): rebuild SAM, offer it if it can run."""
+        self._configure_sam()
+        self._engine_name = None
+        self.panel.refresh()
+        if self.active_tool is not None:
+            self.ensure_prepared()
+
+    def show_sam_setup(self):
+        from .sam_setup import SamSetupDialog
+
+        dialog = SamSetupDialog(self.window, self)
+        self.current_dialog = dialog
+        dialog.show()
+        return dialog
 
     def engine_rows(self) -> list[tuple[str, str]]:
         """(name, reason it cannot run or "") for every loaded engine."""
@@ -140,11 +170,24 @@ class AssistController(QObject):
         s.sync()
         self.panel.refresh()
 
+    @property
+    def keep_prompts(self) -> bool:
+        """Save the AI tool's prompts (points, box, scribbles) as weak labels with an accepted mask."""
+        return str(user_settings.qsettings().value(KEEP_PROMPTS_SETTING, "false")).lower() == "true"
+
+    def set_keep_prompts(self, on: bool) -> None:
+        s = user_settings.qsettings()
+        s.setValue(KEEP_PROMPTS_SETTING, "true" if on else "false")
+        s.sync()
+        self.panel.refresh()
+
     # -- the session and the tool -------------------------------------------------------------
     def attach(self, session) -> None:
         self._close_prefetchers()
         self.session = session
         self._states.clear()
+        if self._plugins is not None:
+            self._configure_sam()  # the new project's embeddings folder
         session.image_opened.connect(self._on_image_opened)
 
     @property
@@ -337,6 +380,7 @@ class AssistController(QObject):
         return dialog
 
     def shutdown(self) -> None:
+        self.jobs.shutdown()
         self._pending = None
         self._alive[0] = False
         self._close_prefetchers(timeout=10)

@@ -29,6 +29,11 @@ class AssistPanel(QDockWidget):
         self.polygons = QCheckBox(_tr("Accept as polygons (holes kept)"), body)
         self.polygons.setObjectName("assist_polygons")
         self.polygons.toggled.connect(self._on_polygons_toggled)
+        self.keep_prompts = QCheckBox(_tr("Keep prompts as weak labels"), body)
+        self.keep_prompts.setObjectName("assist_keep_prompts")
+        self.keep_prompts.setToolTip(_tr("Accepting a proposal also saves its points, box and scribbles "
+                                         "as weak labels, linked from the accepted shape"))
+        self.keep_prompts.toggled.connect(self._on_keep_prompts_toggled)
         self.busy_bar = QProgressBar(body)
         self.busy_bar.setRange(0, 0)  # an endless "working" bar
         self.busy_bar.setMaximumHeight(10)
@@ -42,7 +47,8 @@ class AssistPanel(QDockWidget):
         self.failures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         hint = QLabel(_tr(HELP), body)
         hint.setWordWrap(True)
-        for w in (QLabel(_tr("Engine"), body), self.engines, self.polygons, self.busy_bar, self.status,
+        for w in (QLabel(_tr("Engine"), body), self.engines, self.polygons, self.keep_prompts, self.busy_bar,
+                  self.status,
                   self.candidate, hint, self.failures):
             layout.addWidget(w)
         layout.addStretch(1)
@@ -66,6 +72,7 @@ class AssistPanel(QDockWidget):
                 if name == chosen:
                     self.engines.setCurrentIndex(i)
             self.polygons.setChecked(c.accept_as_polygons)
+            self.keep_prompts.setChecked(c.keep_prompts)
         finally:
             self._refreshing = False
         failures = c.plugins.failures
@@ -88,6 +95,10 @@ class AssistPanel(QDockWidget):
     def _on_polygons_toggled(self, on: bool) -> None:
         if not self._refreshing:
             self.controller.set_accept_as_polygons(on)
+
+    def _on_keep_prompts_toggled(self, on: bool) -> None:
+        if not self._refreshing:
+            self.controller.set_keep_prompts(on)
 
 
 class PluginsDialog(QDialog):

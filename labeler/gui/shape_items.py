@@ -113,6 +113,8 @@ class ShapeItem(QGraphicsPathItem):
         else:
             pen.setWidthF(3.0 if self._selected else (1.0 if self._low_detail else 2.0))
             pen.setCosmetic(True)
+        if s.weak and s.kind != SCRIBBLE:
+            pen.setStyle(Qt.PenStyle.DashLine)  # a weak label (e.g. a weak box), not an outline
         if s.kind == MASK:
             pen = QPen(Qt.PenStyle.NoPen)
         self.setPen(pen)

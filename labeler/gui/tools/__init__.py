@@ -7,6 +7,7 @@ from .draw import CircleTool, LinestripTool, ScribbleTool
 from .edit import EditTool
 from .hole import HoleTool
 from .paint import BrushTool, EraserTool, FillTool
+from .weak_box import WeakBoxTool
 
 TOOLS: dict[str, type[Tool]] = {
     "polygon": PolygonTool,
@@ -22,7 +23,9 @@ TOOLS: dict[str, type[Tool]] = {
     "eraser": EraserTool,
     "fill": FillTool,
     "ai": AssistTool,
+    "weak_box": WeakBoxTool,
 }
 
 __all__ = ["TOOLS", "Tool", "PolygonTool", "RectangleTool", "PointTool", "LineTool", "EditTool", "CircleTool",
-           "LinestripTool", "ScribbleTool", "HoleTool", "BrushTool", "EraserTool", "FillTool", "AssistTool"]
+           "LinestripTool", "ScribbleTool", "HoleTool", "BrushTool", "EraserTool", "FillTool", "AssistTool",
+           "WeakBoxTool"]

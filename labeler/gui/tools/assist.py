@@ -25,7 +25,7 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem
 
 from ...assist.engine import FOREGROUND_SCRIBBLES, LOW_RES_LOGITS, Prompts, Proposal, Scribble, proposal_to_shapes
-from ...core.shapes import POINT, RECTANGLE, SCRIBBLE
+from ...core.shapes import POINT, RECTANGLE, SCRIBBLE, Shape
 from .base import Tool
 
 CLICK_PIXELS = 4.0  # screen pixels: a press and release closer than this is a click, not a drag
@@ -274,15 +274,33 @@ class AssistTool(Tool):
         if not label:
             self.canvas.message.emit("choose or add a class first")
             return True
-        shapes = proposal_to_shapes(proposal, label, links=self.prompts().links,
-                                    polygons=self.controller.accept_as_polygons)
+        weak = self.prompts_as_weak_labels(label) if self.controller.keep_prompts else []
+        links = self.prompts().links + tuple(w.id for w in weak)
+        shapes = proposal_to_shapes(proposal, label, links=links, polygons=self.controller.accept_as_polygons)
         if not shapes:
             self.canvas.message.emit("AI tool: the proposal is empty; nothing added")
             return True
-        self.canvas.document.add_shapes(shapes, f"accept {proposal.engine} proposal")
+        self.canvas.document.add_shapes(weak + shapes, f"accept {proposal.engine} proposal")
         self.cancel()
         self.canvas.select([s.id for s in shapes])
         return True
+
+    def prompts_as_weak_labels(self, label: str) -> list[Shape]:
+        """The prompts given in this tool (not those taken from weak labels already there) as weak
+        shapes of ``label``: positive points, the last box (a weak rectangle), foreground scribbles.
+        Negative prompts are not kept: a saved point or scribble of the class would read as foreground."""
+        out, boxes = [], [s for s in self.steps if s.kind == BOX and not s.link]
+        for step in self.steps:
+            if step.link:
+                continue
+            if step.kind == POSITIVE:
+                out.append(Shape(kind=POINT, label=label, points=[step.data]))
+            elif step.kind == FOREGROUND:
+                out.append(Shape(kind=SCRIBBLE, label=label, points=step.data.points, width=step.data.width))
+            elif step is (boxes[-1] if boxes else None):
+                x0, y0, x1, y1 = step.data
+                out.append(Shape(kind=RECTANGLE, label=label, points=[(x0, y0), (x1, y1)], weak=True))
+        return out
 
     # -- keys ------------------------------------------------------------------------------------
     def wants_key(self, key: int, modifiers) -> bool:
