@@ -202,3 +202,24 @@ def test_live_preview_overlay_matches_the_classifiers_prediction_and_follows_new
     assert again.args[0].serial > p.serial
     press(qtbot, win, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert not preview.enabled and not preview.item.isVisible()
+
+
+def test_without_a_model_predict_and_next_say_so_and_cancelling_a_prediction_writes_nothing(qtbot, win, monkeypatch):
+    import threading
+
+    from labeler.gui.training import prelabel
+
+    prelabels = win.training.prelabels
+    assert not prelabels.predict() and not prelabels.next_useful()
+    assert "train one first" in win.statusBar().currentMessage()
+    assert win.training.accept_prelabels() == 0 and not win.session.document.can_undo
+    with_current_model(win)
+    gate, find = threading.Event(), prelabel.unlabelled_keys
+    monkeypatch.setattr(prelabel, "unlabelled_keys", lambda project: gate.wait(10) and find(project))
+    assert prelabels.predict()
+    with qtbot.waitSignal(prelabels.job.cancelled, timeout=30000):
+        prelabels.cancel()  # before the first image: nothing is predicted
+        gate.set()
+    qtbot.waitUntil(lambda: prelabels.job is None, timeout=30000)
+    assert win.statusBar().currentMessage() == "Prediction cancelled."
+    assert not any(win.project.has_annotation(k) for k in UNLABELLED)
