@@ -6,6 +6,8 @@ The GUI and the demo builder are imported inside the handlers, so no other comma
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from ..core.errors import LabelerError
@@ -24,7 +26,17 @@ def register(subparsers) -> None:
     d.set_defaults(func=open_demo)
 
 
+def _check_display() -> None:
+    """On Linux without X11 or Wayland, Qt aborts with a cryptic plugin message: say why instead."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise LabelerError("no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); "
+                           "run it on a desktop, under `xvfb-run`, or with QT_QPA_PLATFORM=offscreen")
+
+
 def _gui_run():
+    _check_display()
     try:
         from ..gui.app import run
     except ImportError as e:

@@ -467,3 +467,13 @@ def test_console_script_and_no_qt_for_data_commands(tmp_path):
     # data commands start fast: neither Qt nor torch (seconds to import) is loaded for them
     assert res.stdout.splitlines()[-1].split() == ["no-qt", "no-torch", "0", "0"], res.stdout + res.stderr
     assert "images      3" in res.stdout
+
+
+def test_window_without_a_display_is_a_one_line_error(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    rc, out, err = run(capsys, "open", tmp_path)
+    assert rc != 0
+    assert error_lines(err) and "no display" in error_lines(err)[0] and "xvfb-run" in error_lines(err)[0]
