@@ -46,7 +46,7 @@ class TrainingController(QObject):
     def show_train_dialog(self) -> TrainDialog:
         if self.dialog is None:
             self.dialog = TrainDialog(self.window)
-        self.dialog._sync()
+        self.dialog.refresh_state()
         self.dialog.show()
         self.dialog.raise_()
         return self.dialog

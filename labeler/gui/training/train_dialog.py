@@ -106,9 +106,9 @@ class TrainDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
-        self.model_box.currentIndexChanged.connect(self._sync)
-        self.resume.toggled.connect(self._sync)
-        self._sync()
+        self.model_box.currentIndexChanged.connect(self.refresh_state)
+        self.resume.toggled.connect(self.refresh_state)
+        self.refresh_state()
 
     # -- state ------------------------------------------------------------------------------
     @property
@@ -122,7 +122,7 @@ class TrainDialog(QDialog):
     def set_model(self, name: str) -> None:
         self.model_box.setCurrentIndex(max(0, self.model_box.findData(name)))
 
-    def _sync(self) -> None:
+    def refresh_state(self) -> None:
         name = self.model_box.currentData()
         deep = name != PIXEL
         run = current_run(self.project) if self.project is not None else None
@@ -188,7 +188,7 @@ class TrainDialog(QDialog):
         self.job.succeeded.connect(self._on_done)
         self.job.failed.connect(lambda text: self._finish(tr("Training failed: {0}").format(text)))
         self.job.cancelled.connect(lambda: self._finish(tr("Training cancelled.")))
-        self._sync()
+        self.refresh_state()
         self.job.start()
         return True
 
@@ -232,7 +232,7 @@ class TrainDialog(QDialog):
         self.progress.setValue(1)
         self.status.setText(text)
         self.window.show_message(text)
-        self._sync()
+        self.refresh_state()
 
     def closeEvent(self, event) -> None:
         if self.running:  # closing the dialog does not stop training: it goes on, hidden
