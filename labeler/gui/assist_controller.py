@@ -3,7 +3,8 @@
 ``prepare`` (an image encoder, superpixels) never runs on the GUI thread: when the AI tool is
 chosen or another image opens, a :class:`~labeler.assist.prefetch.Prefetcher` (one background
 thread per engine) reads the image file and prepares it, then the next ``PREFETCH_AHEAD``
-images, and the panel shows a busy bar meanwhile. Prompts given before that finishes wait (only
+images, and the panel shows a busy bar meanwhile (an image too large to decode whole is read
+downscaled or as a crop, :mod:`labeler.assist.large_image`). Prompts given before that finishes wait (only
 the latest set matters: prompts are cumulative) and are proposed as soon as the state is ready;
 ``propose`` runs in a :class:`~labeler.gui.workers.Worker`, one call at a time, always on the
 newest prompts. A prepared state or a proposal that arrives for an image or engine no longer
@@ -26,7 +27,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from ..assist.engine import Engine, Prompts, Proposal, check_prompts
 from ..assist.plugins import LoadedPlugins, load_plugins
 from ..assist.prefetch import Prefetcher
-from ..core.images import read_image
+from ..assist.large_image import LargeImageAdapter, load_for_engine
 from . import user_settings
 from .action_spec import ActionSpec
 from .assist_panel import AssistPanel, PluginsDialog
@@ -242,8 +243,10 @@ class AssistController(QObject):
         prefetcher = self._prefetchers.get(engine.cache_key)
         if prefetcher is None:
             project = s.project
+            # a huge image is never decoded whole: SAM gets a downscaled copy, GrabCut a crop
             prefetcher = self._prefetchers[engine.cache_key] = Prefetcher(
-                engine, lambda key: read_image(project.image_path(key)), ahead=PREFETCH_AHEAD)
+                LargeImageAdapter(engine), lambda key: load_for_engine(project.image_path(key)),
+                ahead=PREFETCH_AHEAD)
         future = prefetcher.focus(s.keys, s.index)  # also queues the next images
         if want in self._states:
             self._states.move_to_end(want)
@@ -318,7 +321,9 @@ class AssistController(QObject):
             return
         prompts, on_result, on_error = self._pending
         self._pending = None
-        engine, state = self.engine, self._states[want]
+        prefetcher = self._prefetchers.get(want[0])
+        engine = prefetcher.engine if prefetcher is not None else LargeImageAdapter(self.engine)
+        state = self._states[want]
         self._proposing = True
         self.panel.set_busy(True, f"proposing with {engine.name}...")
 

@@ -6,7 +6,9 @@ background), when the engine takes scribbles. Every prompt change asks the engin
 worker, see ``assist_controller.py``) and the best candidate is drawn as a translucent overlay;
 Tab cycles through the candidates. Backspace or Ctrl+Z undoes the last prompt (and shows the
 candidates it had again), Enter accepts the shown candidate as one mask shape or as polygons
-with holes (the panel's setting) in one undo step, Escape rejects everything.
+with holes (the panel's setting) in one undo step, Escape rejects everything. On an image too
+large to decode whole, a candidate covers a region (a downscaled copy or a crop, see
+:mod:`labeler.assist.large_image`): it is drawn scaled into place and accepted at full resolution.
 
 Engines that refine from their own low-resolution logits (SAM) get the shown candidate's
 logits back with the next prompt. Weak-label shapes (points, scribbles, boxes) selected when the
@@ -24,7 +26,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem
 
-from ...assist.engine import FOREGROUND_SCRIBBLES, LOW_RES_LOGITS, Prompts, Proposal, Scribble, proposal_to_shapes
+from ...assist.engine import FOREGROUND_SCRIBBLES, LOW_RES_LOGITS, Prompts, Proposal, Scribble
+from ...assist.large_image import PlacedProposal, to_shapes
 from ...core.shapes import POINT, RECTANGLE, SCRIBBLE, Shape
 from .base import Tool
 
@@ -276,7 +279,7 @@ class AssistTool(Tool):
             return True
         weak = self.prompts_as_weak_labels(label) if self.controller.keep_prompts else []
         links = self.prompts().links + tuple(w.id for w in weak)
-        shapes = proposal_to_shapes(proposal, label, links=links, polygons=self.controller.accept_as_polygons)
+        shapes = to_shapes(proposal, label, links=links, polygons=self.controller.accept_as_polygons)
         if not shapes:
             self.canvas.message.emit("AI tool: the proposal is empty; nothing added")
             return True
@@ -395,3 +398,6 @@ class AssistTool(Tool):
         rgba[proposal.mask] = (*color, OVERLAY_ALPHA)
         image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         self.overlay.setPixmap(QPixmap.fromImage(image))
+        placed = isinstance(proposal, PlacedProposal)  # a huge image: the mask covers a region, scaled
+        self.overlay.setPos(*(proposal.offset if placed else (0, 0)))
+        self.overlay.setScale(1.0 / proposal.scale if placed else 1.0)
