@@ -26,11 +26,10 @@ import numpy as np
 
 from ..core.annotation import ImageAnnotation
 from ..core.errors import LabelerError
-from ..core.images import read_image
 from ..core.jobs import JobContext
 from ..core.shapes import POINT, RECTANGLE, SCRIBBLE, Shape
-from .engine import (BACKGROUND_SCRIBBLES, NEGATIVE_POINTS, Engine, check_prompts, prompts_from_shapes,
-                     proposal_to_shapes)
+from .engine import BACKGROUND_SCRIBBLES, NEGATIVE_POINTS, Engine, check_prompts, prompts_from_shapes
+from .large_image import LargeImage, LargeImageAdapter, load_for_engine, to_shapes
 
 PROPOSAL_FLAG = "proposal"
 SOURCES = ("boxes", "points", "scribbles")
@@ -135,7 +134,7 @@ def propose_for_group(engine: Engine, state, group: WeakGroup, groups: Sequence[
     if not proposals:
         return []
     best = max(proposals, key=lambda p: p.score)
-    return proposal_to_shapes(best, group.label, links=group.links, polygons=polygons,
+    return to_shapes(best, group.label, links=group.links, polygons=polygons,
                               instance_id=group.instance_id, flags={PROPOSAL_FLAG: True})
 
 
@@ -184,6 +183,16 @@ def _check_ready(engine: Engine) -> None:
         engine.checkpoint  # raises a one-line LabelerError naming what is missing
 
 
+def _prepare(engine: Engine, path, cache=None):
+    """``(engine to propose with, state)`` for an image file. An image too large to decode whole
+    goes through :class:`~labeler.assist.large_image.LargeImageAdapter` (a downscaled copy or crops)."""
+    image = load_for_engine(path)
+    if isinstance(image, LargeImage):
+        adapter = LargeImageAdapter(engine)
+        return adapter, adapter.prepare(image)
+    return engine, cache.get_or_prepare(engine, image) if cache is not None else engine.prepare(image)
+
+
 def autolabel(project, engine: Engine, source: str, ctx: JobContext | None = None,
               keys: Sequence[str] | None = None, cache=None, cluster_distance: float = 40.0,
               polygons: bool = False) -> JobContext:
@@ -216,8 +225,7 @@ def autolabel(project, engine: Engine, source: str, ctx: JobContext | None = Non
             ctx.report.skipped += 1
             continue
         try:
-            image = read_image(project.image_path(key))
-            state = cache.get_or_prepare(engine, image) if cache is not None else engine.prepare(image)
+            runner, state = _prepare(engine, project.image_path(key), cache)
         except LabelerError as e:
             ctx.problem(f"{e}; skipped")
             continue
@@ -225,7 +233,7 @@ def autolabel(project, engine: Engine, source: str, ctx: JobContext | None = Non
             if ctx.cancelled():  # stop between instances too: a slow engine stays responsive
                 break
             try:
-                shapes = propose_for_group(engine, state, group, groups, polygons)
+                shapes = propose_for_group(runner, state, group, groups, polygons)
             except (LabelerError, ValueError) as e:
                 ctx.problem(f"{project.image_path(key)}: {group.label} from {len(group.shapes)} {source}: {e}")
                 continue
@@ -265,9 +273,8 @@ def regenerate(project, key: str, shape_id: str, engine: Engine, cache=None, pol
     # the other instances of the same kinds of weak label give the background, as in autolabel
     others = [g for k in kinds for g in group_weak_labels(ann.shapes, k)
               if not set(g.links) & set(group.links)]
-    image = read_image(project.image_path(key))
-    state = cache.get_or_prepare(engine, image) if cache is not None else engine.prepare(image)
-    shapes = propose_for_group(engine, state, group, [group, *others], polygons)
+    runner, state = _prepare(engine, project.image_path(key), cache)
+    shapes = propose_for_group(runner, state, group, [group, *others], polygons)
     replace_proposals(ann, group.links, shapes, also_remove=[shape_id] if is_proposal(target) else [])
     project.save_annotation(key, ann)
     return shapes

@@ -136,3 +136,36 @@ def test_ordinary_images_pass_through_unchanged(tmp_path):
     (p,) = adapter.propose(state, Prompts(box=(5, 5, 35, 25)))
     assert type(p) is Proposal and p.mask[10:20, 10:30].all() and p.mask.sum() == 200
     assert adapter.prepare(image) is state  # cached by pixels, as before
+
+
+def test_autolabel_from_a_weak_box_on_the_huge_image(huge, tmp_path, monkeypatch):
+    import os
+
+    from labeler.assist import large_image
+    from labeler.assist.autolabel import autolabel, is_proposal
+    from labeler.core.project import Project
+    from labeler.core.schema import Schema
+    from labeler.core.shapes import RECTANGLE, Shape
+    from labeler.core.tiles import TileSource
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the huge image was decoded whole")
+
+    monkeypatch.setattr(large_image, "read_image", refuse)
+    monkeypatch.setattr(TileSource, "_full_decode", refuse)
+    root = tmp_path / "proj"
+    root.mkdir()
+    os.link(huge, root / "scan.tif")
+    project = Project.create(root, Schema.from_names(["object"]))
+    ann = project.load("scan.tif")
+    x0, y0, x1, y1 = TRUTH_BBOX
+    weak = Shape(RECTANGLE, "object", [[x0 - 80, y0 - 80], [x1 + 80, y1 + 80]], weak=True)
+    ann.shapes.append(weak)
+    project.save_annotation("scan.tif", ann)
+    ctx = autolabel(project, RedThreshold(), "boxes")
+    assert ctx.report.done == 1 and ctx.report.outputs["proposals"] == 1
+    (prop,) = [s for s in project.load("scan.tif").shapes if is_proposal(s)]
+    assert prop.links == (weak.id,) and prop.rle["size"] == [H, W]
+    x, y, bw, bh = rle_bbox(prop.rle)
+    assert _close((x, y, x + bw, y + bh), TRUTH_BBOX, 32)
+    project.close()

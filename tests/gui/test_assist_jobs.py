@@ -10,7 +10,7 @@ from labeler.assist.autolabel import is_proposal
 from labeler.core.shapes import MASK, POINT, RECTANGLE, Shape
 
 from .conftest import Mouse
-from .test_assist_tool import SlowEngine, assist_window, choose_ai, scenes, wait_proposal  # noqa: F401 (fixtures)
+from .test_assist_tool import assist_window, choose_ai, scenes, wait_proposal  # noqa: F401 (fixtures)
 
 K = Qt.Key
 
