@@ -386,6 +386,8 @@ class AssistController(QObject):
 
     def shutdown(self) -> None:
         self.jobs.shutdown()
+        if hasattr(self.current_dialog, "stop"):
+            self.current_dialog.stop()  # a SAM download in progress
         self._pending = None
         self._alive[0] = False
         self._close_prefetchers(timeout=10)

@@ -26,6 +26,7 @@ MODEL_SETTING = "assist/sam_model"
 DEVICE_SETTING = "assist/sam_device"
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LOCAL_FILE = "file"
+_LET_GO: list = []  # downloads cancelled while stuck in a read: kept alive until they end
 
 
 def _tr(text: str) -> str:
@@ -223,7 +224,11 @@ class SamSetupDialog(QDialog):
         self.stop()
         super().reject()
 
-    def stop(self) -> None:
+    def stop(self, wait_ms: int = 5000) -> None:
+        """Cancel a download; one stuck in a stalled read is let go after ``wait_ms`` (it ends at
+        its socket timeout, keeping its ``.part`` file) instead of holding up the window."""
         if self.downloading:
             self.job.cancel()
-            self.job.wait()
+            if not self.job.wait(wait_ms):
+                self.job.setParent(None)
+                _LET_GO.append(self.job)

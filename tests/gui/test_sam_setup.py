@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
+from labeler import cli
 from labeler.assist import download as dl
 from labeler.assist.embed import embedding_dir
 
@@ -130,9 +131,29 @@ def test_a_local_checkpoint_file_and_device_are_kept(assist_window, qtbot, tmp_p
     assert "not found" in dialog.status.text()
     dialog.path.setText(str(path))
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    root = w.session.project.root
+    assert cli.main(["embed", "--project", str(root), "--model", str(path), "--device", "cpu", "-q"]) == 0
     dialog.accept()
     sam = w.assist.plugins.engines["sam"]
     assert sam.checkpoint == path and sam.device == "cpu"
+    w.assist.set_engine("sam")
+    w.actions_by_id["tool_ai"].trigger()
+    qtbot.waitUntil(lambda: w.assist.ready, timeout=20000)
+    assert sam.encoder_runs == 0 and sam.cache.disk_hits >= 1  # what `labeler embed` computed is reused
     again = w.assist.show_sam_setup()  # the choice is remembered
     assert again.model.currentData() == "file" and again.path.text() == str(path)
     again.close()
+
+
+def test_closing_the_window_stops_a_download(assist_window, qtbot, served_checkpoint):
+    served_checkpoint.data = bytes(3 << 20)
+    served_checkpoint.pause = 0.03
+    w = assist_window
+    dialog = w.assist.show_sam_setup()
+    dialog.model.setCurrentIndex(dialog.model.findData("vit_b"))
+    assert dialog.download()
+    qtbot.waitUntil(lambda: dialog.progress_updates >= 2, timeout=10000)
+    w.close()
+    assert not dialog.job.isRunning()
+    target = dl.checkpoint_path("vit_b")
+    assert not target.exists() and target.with_name(target.name + ".part").is_file()
