@@ -11,15 +11,17 @@ from labeler.core.shapes import Shape
 def test_journal_is_written_off_the_gui_thread_and_bursts_coalesce(qtbot, window):
     rec, doc, key = window.recovery, window.session.document, window.session.key
     journal = rec.journal
-    real_write, threads, gate = journal.write, [], threading.Event()
+    real_write, threads, gate, started = journal.write, [], threading.Event(), threading.Event()
 
     def slow_write(k, ann):
         threads.append(threading.get_ident())
+        started.set()
         gate.wait(5)  # the first write is still running while the user keeps editing
         return real_write(k, ann)
 
     journal.write = slow_write
     doc.add_shape(Shape("rectangle", "person", [(1, 1), (20, 20)]))
+    assert started.wait(5)
     for i in range(6):
         doc.add_shape(Shape("point", "person", [(5 + i, 5)]))
     assert not journal.path_for(key).exists()  # the edits returned before anything was written
