@@ -97,7 +97,7 @@ class AutolabelDialog(QDialog):
             layout.addWidget(w)
         layout.addLayout(buttons)
         self.job: JobThread | None = None
-        self.result = None  # the finished job's Report
+        self.last_report = None  # the finished job's Report
         self.keys: list[str] = []
         if not self.engine.count():
             self.status.setText(_tr("No proposal engine can run."))
@@ -118,7 +118,7 @@ class AutolabelDialog(QDialog):
         source, polygons = self.source.currentData(), self.polygons.isChecked()
         self.keys = [session.key] if self.current_image.isChecked() and session.key else list(session.keys)
         project, keys = session.project, list(self.keys)
-        self.result = None
+        self.last_report = None
         self.job = job = JobThread(lambda j: autolabel(project, engine, source, j.context(), keys=keys,
                                                        polygons=polygons).report, self)
         job.progressed.connect(self._progressed)
@@ -145,7 +145,7 @@ class AutolabelDialog(QDialog):
         self.progress.setValue(int(done))
 
     def _succeeded(self, report) -> None:
-        self.result = report
+        self.last_report = report
         proposals = report.outputs.get("proposals", 0)
         lines = [_tr("{0} proposals on {1} images ({2}).").format(proposals, report.done, report.summary())]
         lines += (report.errors + report.warnings)[:5]

@@ -50,16 +50,16 @@ def save_sam_settings(model: str, device: str) -> None:
 
 
 def configure_sam(plugins, project_root=None):
-    """The window's SAM engine from the settings (left as loaded when nothing is set), its cache
+    """The window's SAM engine from the settings (left as loaded when they are the defaults), its cache
     in the project's embeddings folder when it can run. Returns the engine (None without SAM)."""
     model, device = sam_settings()
     engine = plugins.engines.get("sam")
-    if model:
+    if model or device != "auto":
         try:
             from ..plugins.sam import SamEngine
         except ImportError:  # torch or segment-anything missing: SAM stays unavailable
             return engine
-        engine = SamEngine(checkpoint=model, device=device)
+        engine = SamEngine(checkpoint=model or None, device=device)  # no model: $LABELER_SAM_CHECKPOINT
         plugins.engines["sam"] = engine
         plugins.origins.setdefault("sam", "settings")
     if engine is not None and project_root is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QInputDialog
 
 from labeler.assist.autolabel import is_proposal
 from labeler.core.shapes import MASK, POINT, RECTANGLE, Shape
@@ -94,7 +95,7 @@ def test_autolabel_dialog_writes_proposals_and_refreshes_the_shown_image(assist_
     click(qtbot, dialog.run_button)
     assert dialog.running and not dialog.run_button.isEnabled()  # the GUI thread is free meanwhile
     qtbot.waitUntil(lambda: not dialog.running and dialog.run_button.isEnabled(), timeout=10000)
-    assert dialog.result is not None and dialog.result.done == 2
+    assert dialog.last_report is not None and dialog.last_report.done == 2
     assert dialog.progress.value() == dialog.progress.maximum() == 2
     for key in w.session.keys:
         props = [s for s in w.session.project.load(key).shapes if is_proposal(s)]
@@ -123,7 +124,7 @@ def test_autolabel_cancel_stops_between_images(assist_window, qtbot, scenes):
     dialog.close()
 
 
-def test_regenerate_a_proposal_with_another_engine_uses_its_links(assist_window, qtbot, scenes):
+def test_regenerate_a_proposal_with_another_engine_uses_its_links(assist_window, qtbot, scenes, monkeypatch):
     w = assist_window
     _weak_boxes(w, scenes)
     dialog = w.assist.jobs.show_autolabel()
@@ -135,7 +136,15 @@ def test_regenerate_a_proposal_with_another_engine_uses_its_links(assist_window,
     doc = w.session.document
     old = next(s for s in doc.shapes if is_proposal(s))
     w.canvas.select([old.id])
-    assert w.assist.jobs.regenerate_selected("grabcut")
+    offered = []
+
+    def choose(parent, title, label, items, current, editable):
+        offered.extend(items)
+        return "grabcut", True
+
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(choose))
+    w.actions_by_id["regenerate_proposal"].trigger()
+    assert offered[-1] == "slow" and "grabcut" in offered  # the engine that made it comes last
     qtbot.waitUntil(lambda: not w.assist.jobs.regenerate_job.isRunning()
                     and any(s.source == "grabcut" for s in doc.shapes), timeout=10000)
     props = [s for s in doc.shapes if is_proposal(s)]
@@ -158,3 +167,13 @@ def test_closing_the_window_stops_preparation_without_late_callbacks(assist_wind
     assert all(not t.is_alive() for t in threads)  # stopped, not left running
     qtbot.wait(700)
     assert late == [] and w.assist._prefetchers == {}
+
+
+def test_regenerate_refuses_a_shape_without_weak_labels(assist_window, qtbot):
+    w = assist_window
+    manual = Shape(RECTANGLE, "object", [[5, 5], [40, 40]])
+    w.session.document.add_shapes([manual])
+    w.canvas.select([manual.id])
+    assert not w.assist.jobs.regenerate_selected("grabcut")
+    assert "no links" in w.statusBar().currentMessage()
+    assert w.assist.jobs.regenerate_job is None and w.session.document.shapes == [manual]
