@@ -24,7 +24,7 @@ from PIL import Image
 
 from . import geometry
 from .errors import AnnotationFileError, InvalidShapeError
-from .fileio import write_json_atomic
+from .fileio import write_bytes_atomic
 from .shapes import LINESTRIP, MASK, SCRIBBLE, Shape
 
 STATUSES = ("new", "in_progress", "done", "reviewed")
@@ -229,5 +229,23 @@ def read_annotation(path: str | Path, strict: bool = True) -> tuple[ImageAnnotat
     return from_labelme_dict(d, source=str(path), strict=strict)
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False)
+
+
+def labelme_text(d: dict) -> str:
+    """A labelme dict as indented JSON text, each shape on one line: the shapes go through the C
+    JSON encoder (``indent`` forces the pure-Python one: 5,000 polygons took ~130 ms, now ~15)."""
+    head = dict(d)
+    head["shapes"] = []
+    text = json.dumps(head, indent=2, ensure_ascii=False)
+    if not d.get("shapes"):
+        return text
+    marker = '\n  "shapes": []'  # the first top-level one: only "version" and "flags" come before
+    i = text.index(marker) + len(marker) - 1
+    encode = _COMPACT.encode
+    body = ",\n".join("    " + encode(s) for s in d["shapes"])
+    return text[:i] + "\n" + body + "\n  " + text[i:]
+
+
 def write_annotation(path: str | Path, ann: ImageAnnotation) -> None:
-    write_json_atomic(path, to_labelme_dict(ann))
+    write_bytes_atomic(path, labelme_text(to_labelme_dict(ann)).encode("utf-8"))
