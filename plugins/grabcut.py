@@ -33,6 +33,7 @@ from scipy import ndimage
 
 from labeler.assist.engine import (BACKGROUND_SCRIBBLES, BOX, FOREGROUND_SCRIBBLES, NEGATIVE_POINTS,
                                    POSITIVE_POINTS, PREVIOUS_MASK, Prompts, Proposal, as_rgb)
+from labeler.plugins.superpixels import click_regions, smoothed_lab
 
 FALLBACK_SCORE = 0.05
 _FG = (cv2.GC_FGD, cv2.GC_PR_FGD)
@@ -52,7 +53,9 @@ class GrabCutEngine:
     def __init__(self, iterations: int = 0, margin: float = 0.25, min_margin: int = 8,
                  min_object_size: int = 200, max_upscale: float = 8.0, max_pixels: int = 600_000,
                  probable: float = 1.2, sure: float = 0.4, point_radius: int = 3,
-                 band: int = 7, seed_context: int = 64, collapse: float = 0.2, spill: float = 1.5) -> None:
+                 band: int = 7, seed_context: int = 64, collapse: float = 0.2, spill: float = 1.5,
+                 click_reach: float = 0.25, click_margin: float = 0.05, click_radius: float = 0.04,
+                 click_sure: float = 0.4) -> None:
         self.iterations = iterations  # re-learning rounds after the frozen-model cut
         self.margin = margin  # context around the prompts, as a fraction of their extent
         self.min_margin = min_margin
@@ -66,6 +69,10 @@ class GrabCutEngine:
         self.seed_context = seed_context  # without a box: how far around the seeds to look
         self.collapse = collapse  # a result under this fraction of the box collapsed
         self.spill = spill  # a result over this fraction of the box spilled out
+        self.click_reach = click_reach  # clicks only: grow by colour this far (of the image's side)
+        self.click_margin = click_margin  # ... and let the cut go this far past it (of its extent)
+        self.click_radius = click_radius  # ... and at least a disc this wide (of the image's side)
+        self.click_sure = click_sure  # ... whose core, this fraction of it, is sure foreground
 
     def prepare(self, image: np.ndarray) -> GrabCutState:
         return GrabCutState(as_rgb(image))
@@ -75,7 +82,7 @@ class GrabCutEngine:
         img = state.image
         h, w = img.shape[:2]
         iterations = int(prompts.options.get("iterations", self.iterations))
-        labels = self._seed(prompts, h, w)
+        labels = self._seed(prompts, h, w, img)
         if labels is None:
             raise ValueError("grabcut needs a box, a previous mask, or foreground scribbles or points")
         region = labels != cv2.GC_BGD
@@ -119,7 +126,7 @@ class GrabCutEngine:
         cv2.ellipse(m, (int(round((x0 + x1) / 2)), int(round((y0 + y1) / 2))), axes, 0, 0, 360, 1, -1)
         return m > 0
 
-    def _seed(self, prompts: Prompts, h: int, w: int) -> np.ndarray | None:
+    def _seed(self, prompts: Prompts, h: int, w: int, image: np.ndarray | None = None) -> np.ndarray | None:
         """GrabCut's label map (GC_BGD / GC_FGD / GC_PR_BGD / GC_PR_FGD), or None without an area."""
         labels = np.full((h, w), cv2.GC_BGD, np.uint8)
         have_area = False
@@ -147,13 +154,56 @@ class GrabCutEngine:
         if not have_area:
             if not fg.any():
                 return None
-            # no box: a region around the foreground seeds, grown by their extent
-            ys, xs = np.nonzero(fg)
-            pad = max(self.seed_context, int(max(np.ptp(xs), np.ptp(ys))))
-            labels[max(0, ys.min() - pad):ys.max() + pad + 1, max(0, xs.min() - pad):xs.max() + pad + 1] = cv2.GC_PR_BGD
+            if image is None or not len(prompts.positive):
+                # scribbles only: a region around the foreground seeds, grown by their extent
+                ys, xs = np.nonzero(fg)
+                pad = max(self.seed_context, int(max(np.ptp(xs), np.ptp(ys))))
+                labels[max(0, ys.min() - pad):ys.max() + pad + 1,
+                       max(0, xs.min() - pad):xs.max() + pad + 1] = cv2.GC_PR_BGD
+            else:
+                self._seed_from_clicks(labels, image, prompts, fg)
         labels[fg] = cv2.GC_FGD
         labels[bg] = cv2.GC_BGD
         return labels
+
+    def _seed_from_clicks(self, labels: np.ndarray, image: np.ndarray, prompts: Prompts, fg: np.ndarray) -> None:
+        """Clicks without a box: grow each positive click by colour similarity (probable
+        foreground), frame the grown region with a probable-background window sized from its
+        extent, and take the colour region of each negative click as background."""
+        h, w = labels.shape
+        ys, xs = np.nonzero(fg | self._points_mask(prompts.negative, h, w))
+        reach = max(self.seed_context, int(self.click_reach * max(h, w)))
+        wy0, wy1 = max(0, ys.min() - reach), min(h, ys.max() + reach + 1)
+        wx0, wx1 = max(0, xs.min() - reach), min(w, xs.max() + reach + 1)
+        lab = smoothed_lab(image[wy0:wy1, wx0:wx1])
+        seeds = [[(int(np.floor(y)) - wy0, int(np.floor(x)) - wx0) for x, y in points]
+                 for points in (prompts.positive, prompts.negative)]
+        seeds = [[(r, c) for r, c in side if 0 <= r < lab.shape[0] and 0 <= c < lab.shape[1]] for side in seeds]
+        grown, against = click_regions(lab, *seeds)
+        # what the negative clicks claim is background (learnt and cut as such), less the
+        # scattered pixels of the object that only by noise look nearer to a negative click
+        against = cv2.morphologyEx(against.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
+        grown |= fg[wy0:wy1, wx0:wx1]
+        # an object is at least a disc this wide around its click (sized from the image)
+        radius = max(self.point_radius + 1, int(round(self.click_radius * max(h, w))))
+        disc = np.zeros(grown.shape, np.uint8)
+        sure = np.zeros(grown.shape, np.uint8)
+        for i, (x, y) in enumerate(prompts.positive):
+            c, r = int(round(x)) - wx0, int(round(y)) - wy0
+            # later clicks correct a missed part, which may be thin: a smaller disc, no sure core
+            cv2.circle(disc, (c, r), radius if i == 0 else radius // 2, 1, -1)
+            if i == 0:
+                cv2.circle(sure, (c, r), max(self.point_radius, int(radius * self.click_sure)), 1, -1)
+        grown |= disc > 0
+        fg[wy0:wy1, wx0:wx1] |= sure > 0
+        gy, gx = np.nonzero(grown)
+        py = max(3, int(self.click_margin * (np.ptp(gy) + 1)))
+        px = max(3, int(self.click_margin * (np.ptp(gx) + 1)))
+        y0, y1 = max(0, wy0 + gy.min() - py), min(h, wy0 + gy.max() + py + 1)
+        x0, x1 = max(0, wx0 + gx.min() - px), min(w, wx0 + gx.max() + px + 1)
+        labels[y0:y1, x0:x1] = cv2.GC_PR_BGD
+        labels[wy0:wy1, wx0:wx1][against] = cv2.GC_BGD
+        labels[wy0:wy1, wx0:wx1][grown & ~against] = cv2.GC_PR_FGD
 
     def _points_mask(self, points: np.ndarray, h: int, w: int) -> np.ndarray:
         m = np.zeros((h, w), np.uint8)

@@ -172,6 +172,7 @@ class SamEngine:
         self._encode_lock = threading.Lock()  # the encoder: a prefetch never holds up a click
         self._encoder = None  # a second SamPredictor on the same model, used only by prepare
         self.encoder_runs = 0
+        self._dense_pe = None  # (model, its dense positional encoding): the same for every click
 
     @property
     def checkpoint(self) -> Path:
@@ -249,16 +250,90 @@ class SamEngine:
             mask_input = mask_input[None] if mask_input.ndim == 2 else mask_input
         # one click is ambiguous (part or whole?): ask for three masks and rank them
         multimask = len(pos) == 1 and len(neg) == 0 and box is None and not prompts.foreground
-        import torch
-
-        with self._lock, torch.no_grad():
-            predictor = self.predictor()
-            predictor.features = state.features.to(predictor.device)
-            predictor.original_size, predictor.input_size = state.original_size, state.input_size
-            predictor.is_image_set = True
-            masks, scores, logits = predictor.predict(coords, labels, box, mask_input, multimask_output=multimask)
+        with self._lock:
+            masks, scores, logits = self._decode(self.predictor(), state, coords, labels, box, mask_input, multimask)
         order = np.argsort(-scores)
         return [Proposal(mask=masks[i], score=float(scores[i]), engine=self.name, logits=logits[i]) for i in order]
+
+
+    def _decode(self, predictor, state: SamState, coords, labels, box, mask_input, multimask: bool):
+        """``SamPredictor.predict`` for a state, up to float rounding, with less work per click.
+
+        Under ``torch.inference_mode``; the dense positional encoding (fixed by the weights) is
+        computed once; and the masks come from the low-resolution logits through
+        :func:`upsample_masks` (the same two bilinear resizes as ``Sam.postprocess_masks``, as
+        matrices, evaluated only on the rows and columns a positive logit can reach) instead of
+        upsampling all of them to 1024 x 1024 and then to the image's size.
+        """
+        import torch
+
+        model = predictor.model
+        with torch.inference_mode():
+            if self._dense_pe is None or self._dense_pe[0] is not model:
+                self._dense_pe = (model, model.prompt_encoder.get_dense_pe())
+            points = boxes = masks_in = None
+            if coords is not None:
+                xy = predictor.transform.apply_coords(coords, state.original_size)
+                points = (torch.as_tensor(xy, dtype=torch.float, device=predictor.device)[None],
+                          torch.as_tensor(labels, dtype=torch.int, device=predictor.device)[None])
+            if box is not None:
+                boxes = torch.as_tensor(predictor.transform.apply_boxes(box, state.original_size),
+                                        dtype=torch.float, device=predictor.device)[None, :]
+            if mask_input is not None:
+                masks_in = torch.as_tensor(mask_input, dtype=torch.float, device=predictor.device)[None]
+            sparse, dense = model.prompt_encoder(points=points, boxes=boxes, masks=masks_in)
+            low, iou = model.mask_decoder(image_embeddings=state.features.to(predictor.device),
+                                          image_pe=self._dense_pe[1], sparse_prompt_embeddings=sparse,
+                                          dense_prompt_embeddings=dense, multimask_output=multimask)
+            low = low[0].float().cpu().numpy()
+            scores = iou[0].float().cpu().numpy()
+        resize = _resize_matrices(low.shape[-2:], model.image_encoder.img_size, state.input_size, state.original_size)
+        masks = np.stack([upsample_masks(m, resize, model.mask_threshold) for m in low])
+        return masks, scores, low
+
+
+def _linear_resize(n_in: int, n_out: int) -> np.ndarray:
+    """(n_in, n_out): torch's 1-D linear resize (align_corners=False) as a matrix."""
+    import torch
+    import torch.nn.functional as F
+
+    eye = torch.eye(n_in, dtype=torch.float64)[None]
+    return F.interpolate(eye, size=n_out, mode="linear", align_corners=False)[0].numpy()
+
+
+_RESIZE_CACHE: dict = {}
+
+
+def _resize_matrices(low_size, image_size: int, input_size, original_size) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols): ``Sam.postprocess_masks`` (upsample to image_size, crop to input_size,
+    resize to original_size; bilinear, separable) as one matrix per axis, (low, original)."""
+    key = (tuple(low_size), image_size, tuple(input_size), tuple(original_size))
+    if key not in _RESIZE_CACHE:
+        if len(_RESIZE_CACHE) > 16:
+            _RESIZE_CACHE.clear()
+        _RESIZE_CACHE[key] = tuple(
+            (_linear_resize(n_low, image_size)[:, :n_in] @ _linear_resize(n_in, n_out)).astype(np.float32)
+            for n_low, n_in, n_out in zip(low_size, input_size, original_size))
+    return _RESIZE_CACHE[key]
+
+
+def upsample_masks(low: np.ndarray, resize: tuple[np.ndarray, np.ndarray], threshold: float = 0.0) -> np.ndarray:
+    """The full-size mask (logit > threshold) of one low-resolution logit map.
+
+    The resize weights are non-negative, so with ``threshold`` >= 0 a pixel whose low-resolution
+    neighbours are all at or below it stays below: only the rows and columns that a positive
+    low-resolution logit reaches are computed.
+    """
+    rows, cols = resize
+    out = np.zeros((rows.shape[1], cols.shape[1]), bool)
+    above = low > threshold if threshold >= 0 else np.ones(low.shape, bool)
+    if not above.any():
+        return out
+    r = np.flatnonzero(rows[above.any(1)].any(0))
+    c = np.flatnonzero(cols[above.any(0)].any(0))
+    r0, r1, c0, c1 = r[0], r[-1] + 1, c[0], c[-1] + 1
+    out[r0:r1, c0:c1] = (rows[:, r0:r1].T @ low @ cols[:, c0:c1]) > threshold
+    return out
 
 
 def plugin() -> SamEngine:

@@ -35,7 +35,7 @@ def test_slic_scribble_and_click_select_the_object(shape):
 
 def test_slic_clicks_add_and_remove_superpixels_of_the_current_mask():
     image, truth, box = scene("ellipse", seed=0)
-    engine = SuperpixelEngine("slic")
+    engine = SuperpixelEngine("slic", grow=False, fine=0)  # one superpixel per click, one scale
     state = engine.prepare(image)
     cx, cy = centre(box)
     [one] = engine.propose(state, Prompts(positive=[(cx, cy)]))
