@@ -194,21 +194,25 @@ def test_tool_actions_are_exclusive(window, tool):
     assert np.isfinite(window.canvas.scale_factor)
 
 
-def test_run_shows_window_on_project_and_returns_when_closed(qtbot, demo_root):
-    from PySide6.QtCore import QTimer
+def test_run_shows_window_on_project_and_returns_when_closed(qtbot, demo_root, monkeypatch):
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from labeler.gui import app
 
     seen = []
+    loop = QEventLoop()
 
     def close_it():
         wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
         seen.extend(w.session.key for w in wins)
         for w in wins:
             w.close()
-        QApplication.instance().quit()
+        loop.quit()
 
+    # a nested loop stands in for QApplication.exec: quitting the application itself breaks the
+    # timer waits of every later test in this process
+    monkeypatch.setattr(QApplication, "exec", lambda _self: loop.exec())
     QTimer.singleShot(300, close_it)
     assert app.run(str(demo_root)) == 0
     assert seen == ["images/astronaut.png"]
