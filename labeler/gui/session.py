@@ -205,7 +205,6 @@ class LabelingSession(QObject):
         if self.loader is not None:
             self.loader.shutdown()
         if self.status_refresher is not None:
-            self.status_refresher.cancel()  # closing need not wait for a whole big folder
-            self.status_refresher.wait()
+            self.status_refresher.shutdown()  # closing need not wait for a whole big folder
         self.status_index.save()
         return ok

@@ -70,6 +70,12 @@ class StatusRefresher:
     def wait(self, msecs: int = 10000) -> bool:
         return self.worker.wait(msecs)
 
+    def shutdown(self) -> None:
+        """Stop reading, wait for the worker, and drop its answer (the session is closing)."""
+        self.cancel()
+        self.worker.shutdown()
+        self.running = False
+
 
 class StatusProgress:
     """The status bar's "n of N done" and the status-reading progress with its Cancel button."""

@@ -72,3 +72,24 @@ def test_done_count_in_status_bar_and_status_filter(qtbot, window):
     box.setCurrentIndex(box.findText("all images"))
     dock.filter_box.clear()
     assert len(dock.visible_keys()) == 4
+
+
+def test_closing_while_statuses_are_read_stops_and_writes_nothing_after(qtbot, demo_root, monkeypatch):
+    gate, reading = threading.Event(), threading.Event()
+    real = status_index.read_status
+
+    def slow_read(path):
+        reading.set()
+        gate.wait(0.3)
+        return real(path)
+
+    monkeypatch.setattr(status_index, "read_status", slow_read)
+    w = MainWindow(Project.open(demo_root), autosave_s=3600, background_loading=True)
+    qtbot.addWidget(w)
+    assert reading.wait(5)
+    index_file = demo_root / ".labeler" / "status.json"
+    w.close()  # cancels after the file being read: does not read the whole folder first
+    assert w.session.status_index.reads == 1
+    written = index_file.stat().st_mtime_ns if index_file.exists() else None
+    qtbot.wait(100)  # the worker's answer, if it came, would save the index again
+    assert (index_file.stat().st_mtime_ns if index_file.exists() else None) == written
