@@ -86,10 +86,11 @@ def recalibrate_batchnorm(net: torch.nn.Module, images: Sequence[torch.Tensor], 
     for x in images:
         _, h, w = x.shape
         by_size.setdefault((h, w), []).append(F.pad(x, (0, (-w) % stride, 0, (-h) % stride)))
-    for group in by_size.values():
-        for i in range(0, len(group), 2):
-            pair = group[i:i + 2]
-            net(torch.stack(pair if len(pair) == 2 else [pair[0], pair[0].flip(-1)]).to(device))
+    with torch.no_grad():  # running statistics update in train mode without building a graph
+        for group in by_size.values():
+            for i in range(0, len(group), 2):
+                pair = group[i:i + 2]
+                net(torch.stack(pair if len(pair) == 2 else [pair[0], pair[0].flip(-1)]).to(device))
     for m, mom in zip(bns, saved):
         m.momentum = mom
     net.train(was_training)
