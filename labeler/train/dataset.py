@@ -21,7 +21,9 @@ Target rules (what a pixel's label is):
 * Shapes of classes not in the label space are skipped and reported.
 
 Splits: the project's ``train`` / ``val`` splits; a project without any split trains on all
-images and has nothing to validate on.
+images and has nothing to validate on. Training also takes the images that are in no split
+(images labelled or corrected after the split was made), so that corrections feed the next run;
+held-out splits (val, test) never leak into training.
 """
 
 from __future__ import annotations
@@ -163,13 +165,17 @@ def target_for(ann: ImageAnnotation, space: LabelSpace, point_radius: int = POIN
 
 
 def split_keys(project, split: str) -> list[str]:
-    """Keys of a split; a project with no splits at all trains on everything."""
+    """Keys of a split; ``train`` also takes images in no split; no splits at all: everything."""
     if not project.splits:
         if split in ("train", "trainval"):
             return project.image_keys()
         raise ProjectError(f"{project.root}: the project has no splits, so no {split!r} images; "
                            "make one with `labeler split` or pass --split train")
-    return project.keys_in_split(split)
+    keys = project.keys_in_split(split)
+    if split in ("train", "trainval"):
+        assigned = {k for ks in project.splits.values() for k in ks}
+        keys = sorted(set(keys) | {k for k in project.image_keys() if k not in assigned})
+    return keys
 
 
 def iter_samples(project, keys: Iterable[str], space: LabelSpace, *, max_images: int | None = None,

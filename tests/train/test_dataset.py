@@ -82,7 +82,7 @@ def test_unknown_classes_and_weak_boxes_are_skipped():
 
 def test_iter_samples_uses_the_split_and_skips_unlabelled_and_broken_files(project):
     space = LabelSpace.from_schema(project.schema)
-    train = split_keys(project, "train")
+    train = project.keys_in_split("train")
     assert len(train) == 2
     samples = list(iter_samples(project, project.image_keys(), space))
     assert [s.key for s in samples] == train + split_keys(project, "val")  # unlabelled images skipped
@@ -118,3 +118,13 @@ def test_simulated_scribbles_stay_inside_their_regions():
         assert drawn.any() and (labels[drawn] == c).all()
         assert drawn.sum() < 0.3 * (labels == c).sum()  # strokes, not the whole region
     assert ((s == IGN) | (s == labels)).all()
+
+
+def test_train_split_takes_images_in_no_split_but_never_held_out_ones(project):
+    """An image labelled after the split was made (in no split) feeds the next run; val never does."""
+    assigned = {k for ks in project.splits.values() for k in ks}
+    loose = [k for k in project.image_keys() if k not in assigned]
+    assert loose, "the fixture has images in no split"
+    train = split_keys(project, "train")
+    assert set(project.keys_in_split("train")) | set(loose) == set(train)
+    assert not set(train) & set(split_keys(project, "val"))
