@@ -304,16 +304,20 @@ def _linear_resize(n_in: int, n_out: int) -> np.ndarray:
 _RESIZE_CACHE: dict = {}
 
 
-def _resize_matrices(low_size, image_size: int, input_size, original_size) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, cols): ``Sam.postprocess_masks`` (upsample to image_size, crop to input_size,
-    resize to original_size; bilinear, separable) as one matrix per axis, (low, original)."""
+def _resize_matrices(low_size, image_size: int, input_size, original_size) -> tuple:
+    """``Sam.postprocess_masks`` (upsample to image_size, crop to input_size, resize to
+    original_size; bilinear, separable) as one matrix per axis, (low, original): dense ``rows``
+    and ``cols``, and sparse copies (rows transposed, CSR; cols, CSC) to compute with."""
+    from scipy import sparse
+
     key = (tuple(low_size), image_size, tuple(input_size), tuple(original_size))
     if key not in _RESIZE_CACHE:
         if len(_RESIZE_CACHE) > 16:
             _RESIZE_CACHE.clear()
-        _RESIZE_CACHE[key] = tuple(
+        rows, cols = (
             (_linear_resize(n_low, image_size)[:, :n_in] @ _linear_resize(n_in, n_out)).astype(np.float32)
             for n_low, n_in, n_out in zip(low_size, input_size, original_size))
+        _RESIZE_CACHE[key] = (rows, cols, sparse.csr_matrix(rows.T), sparse.csc_matrix(cols))
     return _RESIZE_CACHE[key]
 
 
@@ -324,7 +328,7 @@ def upsample_masks(low: np.ndarray, resize: tuple[np.ndarray, np.ndarray], thres
     neighbours are all at or below it stays below: only the rows and columns that a positive
     low-resolution logit reaches are computed.
     """
-    rows, cols = resize
+    rows, cols, rows_t, cols_csc = resize
     out = np.zeros((rows.shape[1], cols.shape[1]), bool)
     above = low > threshold if threshold >= 0 else np.ones(low.shape, bool)
     if not above.any():
@@ -332,7 +336,9 @@ def upsample_masks(low: np.ndarray, resize: tuple[np.ndarray, np.ndarray], thres
     r = np.flatnonzero(rows[above.any(1)].any(0))
     c = np.flatnonzero(cols[above.any(0)].any(0))
     r0, r1, c0, c1 = r[0], r[-1] + 1, c[0], c[-1] + 1
-    out[r0:r1, c0:c1] = (rows[:, r0:r1].T @ low @ cols[:, c0:c1]) > threshold
+    # each output pixel mixes at most 4 x 4 low-resolution ones: sparse products, a few ms
+    sub = rows_t[r0:r1] @ np.asarray(low, np.float32)
+    out[r0:r1, c0:c1] = (sub @ cols_csc[:, c0:c1]) > threshold
     return out
 
 
