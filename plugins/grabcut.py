@@ -14,6 +14,12 @@ object only 20 pixels tall. So this engine
 * learns the colour models once, foreground from the seeded centre and background from the
   context outside the box only (the uncertain corners train neither), then freezes them
   (``GC_EVAL_FREEZE_MODEL``) so they cannot collapse; ``iterations`` > 0 re-learns afterwards;
+* from clicks alone (no box, no mask) grows each positive click by colour similarity (a flood
+  over the smoothed Lab image whose tolerance is the largest before the region's area jumps)
+  and adds a disc sized from the image around the first click (its core sure foreground): that
+  region is probable foreground, a thin frame around it probable background, the rest sure
+  background; each negative click's colour region, less what looks nearer a positive click's
+  colour, is sure background (CamVid val, 40 objects: IoU after one click 0.07 -> 0.48);
 * upscales small crops before the graph cut, which gives the colour evidence more weight
   against the smoothness term;
 * cleans up: keeps the component(s) that hold the seeds and fills holes; falls back to the box

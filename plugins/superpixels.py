@@ -1,9 +1,12 @@
 """Superpixel selection (SLIC, Felzenszwalb) and a magic wand, from scikit-image.
 
-Superpixels: ``prepare`` over-segments the image once; a positive click or a foreground
-scribble adds every superpixel it touches to the current mask (``Prompts.mask``), a negative
-click or a background scribble removes them, and a box adds the superpixels lying mostly inside
-it. Magic wand: a flood fill (``skimage.segmentation.flood``) from each positive click over the
+Superpixels: ``prepare`` over-segments the image once (SLIC also at a finer scale); a positive
+click or a foreground scribble adds every superpixel it touches to the current mask
+(``Prompts.mask``), a negative click or a background scribble removes them, and a box adds the
+superpixels lying mostly inside it. A click also takes the superpixels lying mostly inside its
+colour region (:func:`click_regions`): the first click snaps it to the coarse superpixels,
+later (correcting) clicks to the fine ones, and a negative click splits what a positive click
+grew over two similar neighbours. ``grow=False, fine=0`` gives one superpixel per click. Magic wand: a flood fill (``skimage.segmentation.flood``) from each positive click over the
 pixels whose CIE Lab colour lies within ``tolerance`` (a Delta E) of the clicked colour; negative
 clicks cut their own flood out again.
 """

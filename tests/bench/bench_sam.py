@@ -14,6 +14,14 @@ downloaded model name) uses a real checkpoint instead. The image is the first Ca
 
 Run: ``python -m tests.bench.bench_sam [CLICKS] [THREADS]`` (THREADS: torch's intra-op threads; on
 a busy machine one thread can be several times faster than an oversubscribed two).
+
+Measured (vit_b random weights, CamVid 480 x 360, 2 cores, load ~1.3, 40 clicks) after
+``SamEngine.propose`` got its own decode path (inference_mode, a cached dense positional
+encoding, masks upsampled with sparse resize matrices only where a positive logit reaches):
+one click -> 3 masks p50 / p95, engine vs bare ``SamPredictor.predict`` in the same run:
+1 thread 78.5 / 81.2 ms vs 92.1 / 95.2 ms; 2 threads 43.2 / 47.6 ms vs 46.2 / 48.3 ms.
+Refine (3 points + logits, 1 mask), 1 thread: 81.7 vs 85.1 ms. At 960 x 720 the upsampling of
+three masks alone takes ~4 ms against ~18 ms (1 thread) for ``Sam.postprocess_masks``.
 """
 
 from __future__ import annotations
