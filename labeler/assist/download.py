@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import LabelerError
+from ..core.fileio import fsync_dir
 
 CACHE_ENV = "LABELER_CACHE_DIR"
 CHUNK = 1 << 20
@@ -84,19 +85,6 @@ def sha256_of(path: str | os.PathLike, chunk: int = CHUNK) -> str:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def _total_from(response, offset: int) -> int | None:
@@ -200,7 +188,7 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, si
         raise DownloadError(f"{dest.name}: SHA-256 {digest} does not match the expected "
                             f"{sha256.lower()}; the download was deleted")
     os.replace(part, dest)
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
     return dest
 
 

@@ -50,14 +50,15 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
         if not _deferred.get():
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable (where the platform allows it)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:  # pragma: no cover - platforms without directory fds
