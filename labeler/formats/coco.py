@@ -346,11 +346,16 @@ def shapes_from_annotation(a: dict, cls: LabelClass, height: int, width: int, in
         return shapes
     box = a.get("bbox")
     if isinstance(box, list) and len(box) == 4:
-        x, y, bw, bh = (float(v) for v in box)
-        if bw <= 0 or bh <= 0:
-            raise FormatError(f"empty bbox {box}")
-        return [Shape(RECTANGLE, points=[[x, y], [x + bw, y + bh]], weak=True, **common)]
+        return [weak_box(box, **common)]
     raise FormatError("annotation has neither a segmentation nor a bbox")
+
+
+def weak_box(box: list, **fields) -> Shape:
+    """A COCO ``[x, y, w, h]`` bbox (no segmentation) as a weak rectangle."""
+    x, y, bw, bh = (float(v) for v in box)
+    if bw <= 0 or bh <= 0:
+        raise FormatError(f"empty bbox {box}")
+    return Shape(RECTANGLE, points=[[x, y], [x + bw, y + bh]], weak=True, **fields)
 
 
 def import_dataset(src, project, ctx, images=None, **options) -> None:

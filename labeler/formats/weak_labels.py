@@ -47,7 +47,7 @@ from ..core.fileio import safe_join, save_image_atomic, write_json_atomic
 from ..core.geometry import z_sorted
 from ..core.images import read_label_png
 from ..core.shapes import POINT, RECTANGLE, SCRIBBLE, Shape
-from .coco import (ImageTable, _copy_name, _weak_box, categories_for, load_images, merge_categories,
+from .coco import (ImageTable, _copy_name, _weak_box, weak_box, categories_for, load_images, merge_categories,
                    read_coco_json, register_image, resolve_images_dir)
 
 WEAK_FILE = "weak_labels.json"
@@ -196,10 +196,7 @@ def weak_shapes_from_annotation(a: dict, label: str) -> list[Shape]:
         return [Shape(POINT, points=[xy[:2]], **shared) for xy in xyv if xy[2] > 0]
     box = a.get("bbox")
     if isinstance(box, list) and len(box) == 4:
-        x, y, bw, bh = (float(v) for v in box)
-        if bw <= 0 or bh <= 0:
-            raise FormatError(f"empty bbox {box}")
-        return [Shape(RECTANGLE, points=[[x, y], [x + bw, y + bh]], weak=True, **common)]
+        return [weak_box(box, **common)]
     raise FormatError("annotation has no bbox, point, keypoints or scribble")
 
 
