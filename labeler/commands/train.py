@@ -6,6 +6,7 @@
     labeler train --project DIR --arch deeplabv3 --ddp 4 ...     (DistributedDataParallel)
     labeler predict --project DIR --model RUN [--out DIR] [--split NAME] [--top N]
     labeler evaluate --project DIR --model RUN [--split val] [--json FILE]
+    labeler compare  --project DIR --other DIR [--split S] [--json FILE]
 
 ``train`` prints the run folder it writes (``DIR/.labeler/runs/<timestamp>``). ``predict`` writes
 model proposals into images not yet done (never touching accepted shapes), optionally one index
@@ -98,6 +99,16 @@ def register(subparsers) -> None:
     p.add_argument("--max-images", type=int, metavar="N")
     add_job_options(p)
     p.set_defaults(func=evaluate_command)
+
+    p = subparsers.add_parser("compare", help="agreement of two sets of labels (e.g. two annotators)",
+                              description="Compare the labels of project DIR (the reference) with those of "
+                                          "--other on the same images: PA, mPA, per-class IoU, mIoU, FWIoU, Dice.")
+    p.add_argument("--project", required=True, metavar="DIR", help="the reference labels")
+    p.add_argument("--other", required=True, metavar="DIR", help="the labels to compare with them")
+    p.add_argument("--split", help="compare only this split of DIR (default: every labelled image)")
+    p.add_argument("--json", metavar="FILE", help="write the figures here (the PNG goes beside it)")
+    add_job_options(p)
+    p.set_defaults(func=compare_command)
 
 
 def _model_command(subparsers, name: str, help: str, description: str) -> argparse.ArgumentParser:
@@ -243,3 +254,27 @@ def evaluate_command(args: argparse.Namespace) -> int:
     print(f"wrote {png}")
     return 0
 
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from ..train.metrics import compare_projects
+    from ..train.trainer import Evaluation
+
+    ctx = job_context(args)
+    with open_project(args.project, write=False) as a, open_project(args.other, write=False) as b:
+        keys = [k for k in a.keys_in_split(args.split) if a.has_annotation(k)]
+        cm, names, problems = compare_projects(a, b, keys)
+    for line in problems:
+        ctx.report.warn(line)
+    ev = Evaluation(cm, names, keys, problems)
+    json_path = Path(args.json) if args.json else None
+    png = (json_path.with_name(json_path.stem + "_confusion.png") if json_path
+           else Path(args.project) / ".labeler" / "compare_confusion.png")
+    ev.write(json_path, png)
+    print_report(ctx.report, "compare")
+    print(f"{len(keys) - len(problems)} images compared")
+    print(ev.metrics.format(ev.class_names))
+    if json_path is not None:
+        print(f"wrote {json_path}")
+    print(f"wrote {png}")
+    return 0

@@ -170,7 +170,8 @@ def compare_projects(project_a, project_b, keys: Iterable[str] | None = None, *,
     Both are rasterised per image with the target rules of :mod:`labeler.train.dataset` in A's
     label space (B's classes are matched by name). Pixels A leaves unlabelled are skipped; pixels
     A labels but B does not count as "no prediction". Images are matched by key (the image path
-    relative to each project). Returns the matrix, the class names, and one line per image that
+    relative to each project: each annotator's own copy), or by the same image file reached from
+    both projects. Returns the matrix, the class names, and one line per image that
     could not be compared.
     """
     from .dataset import LabelSpace, target_for
@@ -180,13 +181,17 @@ def compare_projects(project_a, project_b, keys: Iterable[str] | None = None, *,
         keys = [k for k in project_a.keys_in_split(split) if project_a.has_annotation(k)]
     cm = ConfusionMatrix(space.num_classes, space.ignore_index)
     problems: list[str] = []
-    b_keys = set(project_b.image_keys())
+    # the same image has different keys in projects kept in different folders: match by file
+    b_keys = project_b.image_keys()
+    b_by_file = {project_b.image_path(k).resolve(): k for k in b_keys}
+    b_key_set = set(b_keys)
     for key in keys:
-        if key not in b_keys:
+        key_b = b_by_file.get(project_a.image_path(key).resolve()) or (key if key in b_key_set else None)
+        if key_b is None:
             problems.append(f"{key}: not in {project_b.root}")
             continue
         try:
-            ann_a, ann_b = project_a.load(key), project_b.load(key)
+            ann_a, ann_b = project_a.load(key), project_b.load(key_b)
         except Exception as e:  # a corrupt file in one project: report it, compare the rest
             problems.append(str(e))
             continue
