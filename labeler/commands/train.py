@@ -238,22 +238,24 @@ def evaluate_command(args: argparse.Namespace) -> int:
     ctx = job_context(args)
     with open_project(args.project, write=False) as project:
         ev = evaluate_model(project, model, split=args.split, max_images=args.max_images, ctx=ctx)
-    if args.json:
-        json_path = Path(args.json)
-        png = json_path.with_name(json_path.stem + "_confusion.png")
-    else:
-        json_path = None
-        run = Path(args.model)
-        png = (run if run.is_dir() else run.parent) / f"confusion_{args.split}.png"
+    run = Path(args.model)
+    default_png = (run if run.is_dir() else run.parent) / f"confusion_{args.split}.png"
+    return _write_and_print(ev, args.json, default_png, ctx, "evaluate",
+                            f"{len(ev.keys)} images of split {args.split!r}")
+
+
+def _write_and_print(ev, json_arg: str | None, default_png: Path, ctx, what: str, headline: str) -> int:
+    """Write an evaluation's confusion PNG (beside --json when given) and JSON; print the figures."""
+    json_path = Path(json_arg) if json_arg else None
+    png = json_path.with_name(json_path.stem + "_confusion.png") if json_path else default_png
     ev.write(json_path, png)
-    print_report(ctx.report, "evaluate")
-    print(f"{len(ev.keys)} images of split {args.split!r}")
+    print_report(ctx.report, what)
+    print(headline)
     print(ev.metrics.format(ev.class_names))
     if json_path is not None:
         print(f"wrote {json_path}")
     print(f"wrote {png}")
     return 0
-
 
 
 def compare_command(args: argparse.Namespace) -> int:
@@ -267,14 +269,5 @@ def compare_command(args: argparse.Namespace) -> int:
     for line in problems:
         ctx.report.warn(line)
     ev = Evaluation(cm, names, keys, problems)
-    json_path = Path(args.json) if args.json else None
-    png = (json_path.with_name(json_path.stem + "_confusion.png") if json_path
-           else Path(args.project) / ".labeler" / "compare_confusion.png")
-    ev.write(json_path, png)
-    print_report(ctx.report, "compare")
-    print(f"{len(keys) - len(problems)} images compared")
-    print(ev.metrics.format(ev.class_names))
-    if json_path is not None:
-        print(f"wrote {json_path}")
-    print(f"wrote {png}")
-    return 0
+    return _write_and_print(ev, args.json, Path(args.project) / ".labeler" / "compare_confusion.png", ctx,
+                            "compare", f"{len(keys) - len(problems)} images compared")
