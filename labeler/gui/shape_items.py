@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPath
 
 from ..core import geometry
 from ..core.shapes import CIRCLE, LINE, LINESTRIP, MASK, POINT, POLYGON, RECTANGLE, SCRIBBLE, Shape
+from .proposal_style import awaiting_review, proposal_brush, proposal_mask_alpha, proposal_pen
 from .view_options import mask_border
 
 HANDLE_PX = 7  # vertex handle size in screen pixels
@@ -43,15 +44,23 @@ def shape_path(shape: Shape) -> QPainterPath:
     return path
 
 
-def _mask_pixmap(rle: dict, color: QColor, opacity: float, outline: bool = False) -> tuple[QPixmap, int, int]:
+def _mask_pixmap(rle: dict, color: QColor, opacity: float, outline: bool = False,
+                 proposal: bool = False) -> tuple[QPixmap, int, int]:
     x0, y0, w, h = (int(v) for v in geometry.rle_bbox(rle))  # from the RLE, without scanning pixels
     if w == 0 or h == 0:
         return QPixmap(), 0, 0
     crop = geometry.rle_decode(rle)[y0:y0 + h, x0:x0 + w]
-    if outline:
-        crop, opacity = mask_border(crop), 1.0
     rgba = np.zeros(crop.shape + (4,), np.uint8)
-    rgba[crop] = (color.red(), color.green(), color.blue(), int(round(255 * opacity)))
+    if proposal:  # hatched, lighter, with a dashed border (proposal_style.py)
+        color = color.lighter(140)
+        border = mask_border(crop)
+        rgba[..., 3] = proposal_mask_alpha(np.zeros_like(crop) if outline else crop, border, x0, y0, opacity)
+        crop = crop | border
+    elif outline:
+        crop, opacity = mask_border(crop), 1.0
+    if not proposal:
+        rgba[crop, 3] = int(round(255 * opacity))
+    rgba[crop, :3] = (color.red(), color.green(), color.blue())
     img = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.shape[1] * 4, QImage.Format.Format_RGBA8888)
     return QPixmap.fromImage(img.copy()), int(x0), int(y0)
 
@@ -115,13 +124,19 @@ class ShapeItem(QGraphicsPathItem):
             pen.setCosmetic(True)
         if s.weak and s.kind != SCRIBBLE:
             pen.setStyle(Qt.PenStyle.DashLine)  # a weak label (e.g. a weak box), not an outline
+        proposal = self.is_proposal = awaiting_review(s)
+        if proposal:
+            pen = proposal_pen(pen)
         if s.kind == MASK:
             pen = QPen(Qt.PenStyle.NoPen)
         self.setPen(pen)
         fill = QColor(self._color)
         fill.setAlphaF(min(1.0, self._opacity + (0.15 if self._selected else 0.0)))
         filled = self.fill and s.kind in (POLYGON, RECTANGLE, CIRCLE)
-        self.setBrush(QBrush(fill) if filled else QBrush(Qt.BrushStyle.NoBrush))
+        if filled and proposal:
+            self.setBrush(proposal_brush(self._color, self._opacity + (0.15 if self._selected else 0.0)))
+        else:
+            self.setBrush(QBrush(fill) if filled else QBrush(Qt.BrushStyle.NoBrush))
         if self._marker is not None:
             self._marker.setPen(QPen(Qt.GlobalColor.white if self._selected else Qt.GlobalColor.black, 1))
             self._marker.setBrush(QBrush(self._color))
@@ -129,7 +144,7 @@ class ShapeItem(QGraphicsPathItem):
             if self._mask is None:
                 self._mask = QGraphicsPixmapItem(self)
             pm, x0, y0 = _mask_pixmap(s.rle, self._color, min(1.0, self._opacity + (0.2 if self._selected else 0)),
-                                      outline=not self.fill)
+                                      outline=not self.fill, proposal=proposal)
             self._mask.setPixmap(pm)
             self._mask.setPos(x0, y0)
         self._update_handles()

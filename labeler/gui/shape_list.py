@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QAbstractItemView, QComboBox, QDockWidget, QHBoxLa
 from ..core.events import Signal
 from ..core.shapes import Shape
 from .class_palette import color_icon
+from .proposal_style import proposal_tag
 
 
 class ShapeListDock(QDockWidget):
@@ -71,18 +72,20 @@ class ShapeListDock(QDockWidget):
         """``colors``: label -> RGB, or a function of the shape (colour by instance follows)."""
         self.list.blockSignals(True)
         color_of = colors if callable(colors) else (lambda s: colors.get(s.label, (128, 128, 128)))
-        rows = [(s.label, s.kind, color_of(s), s.instance_id, s.z) for s in shapes]
+        rows = [(s.label, s.kind, color_of(s), s.instance_id, s.z, proposal_tag(s)) for s in shapes]
         ids = [s.id for s in shapes]
         if ids == self._ids:  # the same shapes in the same order: restyle only the rows that changed
             for i, (row, old) in enumerate(zip(rows, self._rows)):
                 if row != old:
                     self.list.item(i).setIcon(color_icon(row[2]))
                     self.list.item(i).setText(_row_text(row))
+                    _mark_proposal(self.list.item(i), row)
         else:
             self.list.clear()
             for sid, row in zip(ids, rows):
                 item = QListWidgetItem(color_icon(row[2]), _row_text(row))
                 item.setData(Qt.ItemDataRole.UserRole, sid)
+                _mark_proposal(item, row)
                 self.list.addItem(item)
         self._ids, self._rows = ids, rows
         self.list.blockSignals(False)
@@ -121,10 +124,21 @@ class ShapeListDock(QDockWidget):
 
 
 def _row_text(row: tuple) -> str:
-    label, kind, _color, instance, z = row
+    label, kind, _color, instance, z, proposal = row
     text = f"{label}  ({kind})"
     if instance is not None:
         text += f"  #{instance}"
     if z:
         text += f"  z{z:+d}"
+    if proposal:
+        text += f"  [{proposal}]"
     return text
+
+
+def _mark_proposal(item: QListWidgetItem, row: tuple) -> None:
+    """A proposal's row is in italics (its text carries the "proposal" tag)."""
+    font = item.font()
+    font.setItalic(bool(row[5]))
+    item.setFont(font)
+    item.setToolTip(QCoreApplication.translate("shape_list", "Awaiting review: Ctrl+Return accepts, Delete rejects")
+                    if row[5] else "")

@@ -865,6 +865,14 @@ Restore them?</source>
         <source>Send the selected shapes backward (Ctrl+Shift+Down)</source>
         <translation>将所选形状下移一层 (Ctrl+Shift+Down)</translation>
     </message>
+    <message>
+        <source>proposal</source>
+        <translation>候选</translation>
+    </message>
+    <message>
+        <source>Awaiting review: Ctrl+Return accepts, Delete rejects</source>
+        <translation>待审核：Ctrl+Return 接受，Delete 拒绝</translation>
+    </message>
 </context>
 <context>
     <name>view</name>

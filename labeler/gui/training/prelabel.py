@@ -13,7 +13,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import QProgressDialog
 
 from ...core.errors import LabelerError
-from ...core.shapes import PROPOSAL_FLAG
+from ..proposal_style import accept_in, awaiting_review
 from ..workers import Worker
 from .job_thread import JobThread
 from .train_dialog import current_run
@@ -126,21 +126,19 @@ class PreLabels(QObject):
 
     # -- accepting ----------------------------------------------------------------------------
     def accept_current(self) -> int:
-        """Accept every proposal of the current image as one undo step; returns how many."""
+        """Accept the selected proposals (none selected: every proposal of the current image) as
+        one undo step; returns how many."""
         doc = self.window.session.document if self.window.session is not None else None
         if doc is None or not self.window.canvas.may_edit():
             return 0
-        ids = [s.id for s in doc.shapes if s.is_proposal]
+        ids = [s.id for s in doc.shapes if awaiting_review(s)]
+        chosen = [sid for sid in self.window.canvas.selected_ids if sid in ids]
         if not ids:
             self.window.show_message(tr("No proposals on this image to accept."))
             return 0
-        with doc.group(tr("accept pre-labels")):
-            for sid in ids:
-                doc.update_shape(sid, "accept pre-label", flags={**doc.get(sid).flags, PROPOSAL_FLAG: False})
-            if doc.annotation.status == "new":
-                doc.set_status("in_progress")
-        self.window.show_message(tr("Accepted {0} proposals.").format(len(ids)))
-        return len(ids)
+        n = accept_in(doc, chosen or ids)  # the selected proposals, else all of them
+        self.window.show_message(tr("Accepted {0} proposals.").format(n))
+        return n
 
     # -- next most useful image -----------------------------------------------------------------
     def next_useful(self) -> bool:
