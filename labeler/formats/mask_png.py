@@ -8,8 +8,11 @@ of raw class indices) and reads each mask with a schema (a preset name, a schema
 (``void``, default ``schema.ignore_index``) stay unlabelled. Each thing class becomes one mask
 shape per 8-connected component, with distinct instance ids; each stuff class becomes one mask
 shape. Unmatched images and masks, masks of the wrong size and unreadable files are reported and
-skipped. ``splits={"train": "train.txt", ...}`` sets the project's splits from list files of
-names or stems (relative to ``src``).
+skipped. Masks saved as RGB colour images are read through the schema's class colours, or else
+the VOC colour map (:mod:`labeler.formats.colour_masks`); a colour mask with a colour neither
+explains is reported, naming the file and the colours, and its image skipped.
+``splits={"train": "train.txt", ...}`` sets the project's splits from list files of names or
+stems (relative to ``src``).
 
 Without ``images``/``masks``, ``src`` is searched for the usual layouts: ``images/`` +
 ``masks/``, ``JPEGImages/`` + ``SegmentationClass/``, or CamVid's ``X/`` + ``Xannot/`` pairs
@@ -30,12 +33,13 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .colour_masks import ColourTable, read_mask, schema_colours, voc_colours
 from .common import save_imported
 from ..core import geometry
 from ..core.annotation import ImageAnnotation
 from ..core.errors import FormatError, ImageReadError, InvalidShapeError, LabelerError
 from ..core.fileio import safe_join, save_image_atomic, write_bytes_atomic, write_json_atomic
-from ..core.images import IMAGE_EXTENSIONS, image_size, read_label_png
+from ..core.images import IMAGE_EXTENSIONS, image_size
 from ..core.jobs import JobContext
 from ..core.project import Project
 from ..core.schema import Schema, load_schema
@@ -158,7 +162,7 @@ def _resolve_dir(src: Path, d) -> Path:
 
 
 def _import_pair(img_dir: Path, mask_dir: Path, project: Project, ctx: JobContext, schema: Schema, void: int,
-                 mask_suffix: str, unknown: set) -> list[str]:
+                 mask_suffix: str, unknown: set, tables: list[ColourTable]) -> list[str]:
     if not img_dir.is_dir():
         raise FormatError(f"{img_dir}: images folder not found")
     if not mask_dir.is_dir():
@@ -177,7 +181,7 @@ def _import_pair(img_dir: Path, mask_dir: Path, project: Project, ctx: JobContex
         img, msk = images[stem], masks[stem]
         try:
             w, h = image_size(img)
-            mask = read_label_png(msk)
+            mask = read_mask(msk, tables, ctx.report.warn)
             if mask.ndim != 2:
                 raise ImageReadError(msk, f"expected a single-channel index mask, got shape {mask.shape}")
             if mask.shape != (h, w):
@@ -226,10 +230,11 @@ def import_dataset(src, project: Project, ctx: JobContext | None = None, *, imag
             raise FormatError(f"{src}: no images/masks folders found; give images= and masks=")
     _adopt_schema(project, sch, void)
     unknown: set[int] = set()
+    tables = [schema_colours(sch), voc_colours()]
     folder_splits: dict[str, list[str]] = {}
     imported: list[str] = []
     for img_dir, mask_dir, split_name in pairs:
-        keys = _import_pair(img_dir, mask_dir, project, ctx, sch, void, mask_suffix, unknown)
+        keys = _import_pair(img_dir, mask_dir, project, ctx, sch, void, mask_suffix, unknown, tables)
         imported.extend(keys)
         if split_name:
             folder_splits[split_name] = keys

@@ -20,6 +20,12 @@ Bounding boxes in the XMLs follow the VOC devkit: the visible pixels of the inst
 inclusive pixel indices, so a pixel in column 0 gives ``xmin = 1`` and an object whose rightmost
 pixel is column 9 gives ``xmax = 10``.
 
+Import also reads class and object PNGs saved as RGB colour images (see
+:mod:`labeler.formats.colour_masks`): a SegmentationClass colour is read through the VOC colour
+map (224, 224, 192 is void), or else through the project schema's class colours; a
+SegmentationObject colour through the VOC colour map. A mask with a colour neither explains is
+reported (naming the file and the colours) and its image skipped.
+
 Import makes one mask shape per instance (per object index and class when SegmentationObject
 exists; otherwise per connected component of a thing class and one shape per stuff class), so
 export -> import -> export reproduces both PNGs pixel for pixel.
@@ -36,11 +42,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .colour_masks import read_mask, schema_colours, voc_colours
 from .common import save_imported
 from ..core import geometry
 from ..core.errors import FormatError, InvalidShapeError, LabelerError
 from ..core.fileio import atomic_open, safe_join, write_bytes_atomic
-from ..core.images import read_image, read_label_png
+from ..core.images import read_image
 from ..core.schema import LabelClass, Schema, default_color, load_preset, voc_palette
 from ..core.shapes import MASK, Shape
 
@@ -349,10 +356,10 @@ def _import_one(project, voc: Path, stem: str, ctx) -> str:
         raise FormatError(f"{img_path}: image listed for {stem!r} is missing")
     if not cls_path.is_file():
         raise FormatError(f"{cls_path}: no SegmentationClass PNG for {stem!r}")
-    cls = read_label_png(cls_path)
+    cls = read_mask(cls_path, [voc_colours(), schema_colours(project.schema)], ctx.report.warn)
     if cls.ndim != 2:
         raise FormatError(f"{cls_path}: expected a single-channel index PNG, got shape {cls.shape}")
-    obj = read_label_png(obj_path) if obj_path.is_file() else None
+    obj = read_mask(obj_path, [voc_colours()]) if obj_path.is_file() else None
     if obj is not None and obj.shape != cls.shape:
         raise FormatError(f"{obj_path}: size {obj.shape[::-1]} differs from its SegmentationClass {cls.shape[::-1]}")
     with Image.open(img_path) as im:
