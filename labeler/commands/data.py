@@ -2,7 +2,7 @@
 
     labeler import FORMAT SRC --project DIR [--classes PRESET_OR_FILE] [--split-ratios R] [--seed N]
     labeler import mask-png --images DIR --masks DIR --project DIR --classes camvid
-    labeler export FORMAT --project DIR --out DIR [--split NAME]
+    labeler export FORMAT --project DIR --out DIR [--split NAME] [--overwrite]
     labeler split --project DIR (--ratios train=0.8,val=0.2 [--seed N] | --from-lists train=F,val=F)
     labeler stats --project DIR [--json]
     labeler validate --project DIR [--quick]
@@ -25,6 +25,7 @@ from ..core.fileio import deferred_sync
 from ..core.project import LOCK_FILE, PROJECT_FILE, Project
 from ..core.schema import Schema, load_schema
 from ..core.splits import parse_ratios, split_by_ratio, split_from_lists
+from ..formats.export_target import ExportTarget
 from ..formats.registry import FORMATS
 from . import (add_job_options, job_context, load_format, open_project, parse_assignments, parse_options,
                print_report)
@@ -57,6 +58,10 @@ def register(subparsers) -> None:
     p.add_argument("--project", required=True, metavar="DIR")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--split", metavar="NAME", help="export only this split (default: every image)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into a folder that holds other files or another format's export: files of the "
+                        "same name are replaced, nothing is deleted (a re-export of the same format into its "
+                        "own folder needs no --overwrite and removes what the earlier one left behind)")
     add_job_options(p, options=True)
     p.set_defaults(func=export_command)
 
@@ -223,10 +228,23 @@ def export_command(args: argparse.Namespace) -> int:
     with open_project(args.project, write=False) as project:
         if args.split is not None:
             project.keys_in_split(args.split)  # an unknown split is an error before anything is written
-        _call_format(fmt.export_dataset, f"export {args.format}", options, project, out, ctx, split=args.split)
+        target = run_export(args.format, fmt, options, project, out, ctx, split=args.split,
+                            overwrite=args.overwrite)
     print(f"exported {args.format} to {out}", file=sys.stdout)
+    if target.removed:
+        print(f"removed {len(target.removed)} files the previous {args.format} export left behind", file=sys.stdout)
     print_report(ctx.report, f"export {args.format}")
     return 0 if ctx.report.ok else 1
+
+
+def run_export(name: str, fmt, options: dict, project: Project, out, ctx, split: str | None = None,
+               overwrite: bool = False) -> ExportTarget:
+    """The format's exporter inside an :class:`ExportTarget` (refuses a folder of other files
+    unless ``overwrite``, writes the manifest, clears an earlier export's leftovers); the CLI and
+    the Export dialog both run exports through here."""
+    with ExportTarget(out, name, overwrite=overwrite, project=project, split=split, report=ctx.report) as target:
+        _call_format(fmt.export_dataset, f"export {name}", options, project, out, ctx, split=split)
+    return target
 
 
 # ------------------------------------------------------------------------------- split

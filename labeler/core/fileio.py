@@ -11,6 +11,7 @@ import contextvars
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,6 +19,21 @@ from .errors import UnsafePathError
 
 
 _deferred = contextvars.ContextVar("labeler_deferred_sync", default=False)
+_write_listeners: list = []
+_listeners_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def recording_writes(listener):
+    """Inside this scope, ``listener(path)`` is told the absolute path of every file an atomic
+    write puts in place, from any thread (an export uses it to list the files it wrote)."""
+    with _listeners_lock:
+        _write_listeners.append(listener)
+    try:
+        yield
+    finally:
+        with _listeners_lock:
+            _write_listeners.remove(listener)
 
 
 @contextlib.contextmanager
@@ -51,6 +67,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
         os.replace(tmp, path)
         if not _deferred.get():
             fsync_dir(path.parent)
+        for listener in tuple(_write_listeners):
+            listener(os.path.abspath(path))
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -10,6 +10,11 @@ Each format module may define:
     Problems go through ``ctx.problem`` / ``ctx.report``; nothing is written outside the project.
 ``export_dataset(project, out, ctx, split=None, **options) -> None``
     Write the project (or one split) under ``out``; nothing is written outside ``out``.
+
+Run exports through :func:`export_project` (``labeler export`` and the Export dialog do the same,
+through :class:`~labeler.formats.export_target.ExportTarget`): it refuses a folder of other files
+unless ``overwrite``, writes the manifest ``.labeler-export.json`` and clears what an earlier
+export of the same format left behind.
 """
 
 from __future__ import annotations
@@ -42,6 +47,20 @@ def can_import(name: str) -> bool:
 
 def can_export(name: str) -> bool:
     return hasattr(get_format(name), "export_dataset")
+
+
+def export_project(name: str, project, out, ctx=None, split: str | None = None, *, overwrite: bool = False,
+                   **options):
+    """Export ``project`` (or one split) as format ``name`` into the folder ``out``, with the
+    folder rules of :mod:`labeler.formats.export_target`."""
+    from ..core.jobs import JobContext
+    from .export_target import ExportTarget
+
+    if not can_export(name):
+        raise FormatError(f"format {name!r} cannot export datasets")
+    ctx = ctx or JobContext()
+    with ExportTarget(out, name, overwrite=overwrite, project=project, split=split, report=ctx.report):
+        return get_format(name).export_dataset(project, out, ctx, split=split, **options)
 
 
 def detect_format(path) -> str | None:

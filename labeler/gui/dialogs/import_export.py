@@ -15,11 +15,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QSpinBox, QWidget)
 
 from ...commands import load_format, parse_options
-from ...commands.data import _accepts, _apply_classes, _call_format, _open_or_create, _remove_unused_project
+from ...commands.data import (_accepts, _apply_classes, _call_format, _open_or_create, _remove_unused_project,
+                              run_export)
 from ...core.errors import LabelerError
 from ...core.project import PROJECT_FILE
 from ...core.schema import load_schema, preset_names
 from ...core.splits import parse_ratios, split_by_ratio
+from ...formats.export_target import check_target
 from ...formats.registry import FORMATS, can_export, can_import
 from .job_runner import JobDialog, JobWorker
 
@@ -175,10 +177,16 @@ class ExportDialog(JobDialog):
             self.split.addItem(s, s)
         self.options = QLineEdit(self.form)
         self.options.setPlaceholderText("copy_images=true")
+        self.overwrite = QCheckBox(tr("write into a folder of other files (replaces files of the same name)"),
+                                   self.form)
+        self.overwrite.setToolTip(tr("Needed for a folder that is not empty and holds no earlier export of this "
+                                     "format. Nothing is deleted there; re-exporting into a folder of the same "
+                                     "format removes only the files the earlier export wrote and this one did not."))
         form.addRow(tr("Format"), self.format_box)
         form.addRow(tr("Output folder"), _path_row(self.form, self.out_dir, tr("Output folder")))
         form.addRow(tr("Split"), self.split)
         form.addRow(tr("Options"), self.options)
+        form.addRow("", self.overwrite)
 
     def make_job(self):
         window = self.window_
@@ -194,6 +202,8 @@ class ExportDialog(JobDialog):
             raise LabelerError(f"{out}: exists and is not a folder")
         options = parse_options(p for p in self.options.text().replace(",", " ").split() if p)
         split = self.split.currentData()
+        overwrite = self.overwrite.isChecked()
+        check_target(out, name, overwrite)  # a folder of other files is refused before the job starts
         project = window.project
         if split is not None:
             project.keys_in_split(split)
@@ -201,6 +211,6 @@ class ExportDialog(JobDialog):
             raise LabelerError(tr("the current image could not be saved; export it after saving"))
 
         def job(ctx):
-            return _call_format(fmt.export_dataset, f"export {name}", options, project, out, ctx, split=split)
+            return run_export(name, fmt, options, project, out, ctx, split=split, overwrite=overwrite)
 
         return job
