@@ -90,6 +90,19 @@ def test_folders_left_empty_go_and_a_tampered_manifest_deletes_nothing_outside(p
     assert not (out / "color").exists()  # the folder it left empty went too
 
 
+def test_the_project_and_its_images_are_never_deleted_even_when_a_manifest_lists_them(project, tmp_path):
+    out = project.root  # exported into the project folder itself (needs --overwrite)
+    export_project("mask-png", project, out, JobContext(), overwrite=True)
+    m = manifest(out)
+    m["files"] += ["images/a.png", "annotations/images/a.json", "labeler-project.json"]
+    (out / MANIFEST).write_text(json.dumps(m), "utf-8")
+    ctx = JobContext()
+    export_project("mask-png", project, out, ctx)
+    assert (out / "images" / "a.png").is_file() and project.annotation_path("images/a.png").is_file()
+    assert (out / "labeler-project.json").is_file()
+    assert sum("part of the project; not deleted" in w for w in ctx.report.warnings) == 3
+
+
 def test_a_folder_of_other_files_is_refused_unless_overwrite(project, tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
