@@ -173,6 +173,9 @@ class SamEngine:
         self._encoder = None  # a second SamPredictor on the same model, used only by prepare
         self.encoder_runs = 0
         self._dense_pe = None  # (model, its dense positional encoding): the same for every click
+        self._fast = None  # (model, FastMaskDecoder)
+        self._image_work = None  # (state, ImagePrecompute): the latest image's click-independent work
+        self._image_work_lock = threading.Lock()
 
     @property
     def checkpoint(self) -> Path:
@@ -211,7 +214,37 @@ class SamEngine:
     # ---------------------------------------------------------------------------- prepare
     def prepare(self, image: np.ndarray) -> SamState:
         self.predictor()  # load first: the cache key names the model
-        return self.cache.get_or_prepare(self, as_rgb(image), compute=self._encode)
+        state = self.cache.get_or_prepare(self, as_rgb(image), compute=self._encode)
+        self._image_precompute(state)  # in the caller's worker: the first click does not pay for it
+        return state
+
+    def _decoder(self, model):
+        """The model's :class:`FastMaskDecoder` and dense positional encoding (both made once)."""
+        from labeler.assist.sam_decoder import FastMaskDecoder
+
+        if self._fast is None or self._fast[0] is not model:
+            import torch
+
+            with torch.inference_mode():
+                self._dense_pe = (model, model.prompt_encoder.get_dense_pe())
+            self._fast = (model, FastMaskDecoder(model))
+        return self._fast[1], self._dense_pe[1]
+
+    def _image_precompute(self, state: SamState):
+        """The decoder's image-only work for ``state``; kept for the latest image only."""
+        with self._image_work_lock:
+            work = self._image_work
+            if work is not None and work[0] is state:
+                return work[1]
+        predictor = self.predictor()
+        with self._lock:
+            decoder, dense_pe = self._decoder(predictor.model)
+        if not decoder.fast:
+            return None
+        pre = decoder.precompute(state.features.to(predictor.device), dense_pe)
+        with self._image_work_lock:
+            self._image_work = (state, pre)
+        return pre
 
     def _encode(self, image: np.ndarray) -> SamState:
         self.predictor()
@@ -260,7 +293,9 @@ class SamEngine:
         """``SamPredictor.predict`` for a state, up to float rounding, with less work per click.
 
         Under ``torch.inference_mode``; the dense positional encoding (fixed by the weights) is
-        computed once; and the masks come from the low-resolution logits through
+        computed once; the mask decoder runs through :class:`~labeler.assist.sam_decoder.FastMaskDecoder`
+        (the image-only part of its first block done once per image, its upscaling as matrix
+        products); and the masks come from the low-resolution logits through
         :func:`upsample_masks` (the same two bilinear resizes as ``Sam.postprocess_masks``, as
         matrices, evaluated only on the rows and columns a positive logit can reach) instead of
         upsampling all of them to 1024 x 1024 and then to the image's size.
@@ -268,9 +303,9 @@ class SamEngine:
         import torch
 
         model = predictor.model
+        decoder, dense_pe = self._decoder(model)
+        pre = self._image_precompute(state) if mask_input is None else None
         with torch.inference_mode():
-            if self._dense_pe is None or self._dense_pe[0] is not model:
-                self._dense_pe = (model, model.prompt_encoder.get_dense_pe())
             points = boxes = masks_in = None
             if coords is not None:
                 xy = predictor.transform.apply_coords(coords, state.original_size)
@@ -282,9 +317,8 @@ class SamEngine:
             if mask_input is not None:
                 masks_in = torch.as_tensor(mask_input, dtype=torch.float, device=predictor.device)[None]
             sparse, dense = model.prompt_encoder(points=points, boxes=boxes, masks=masks_in)
-            low, iou = model.mask_decoder(image_embeddings=state.features.to(predictor.device),
-                                          image_pe=self._dense_pe[1], sparse_prompt_embeddings=sparse,
-                                          dense_prompt_embeddings=dense, multimask_output=multimask)
+            features = pre.features if pre is not None else state.features.to(predictor.device)
+            low, iou = decoder(features, dense_pe, sparse, dense, multimask, mask_given=masks_in is not None, pre=pre)
             low = low[0].float().cpu().numpy()
             scores = iou[0].float().cpu().numpy()
         resize = _resize_matrices(low.shape[-2:], model.image_encoder.img_size, state.input_size, state.original_size)
