@@ -7,13 +7,22 @@ How a region is read depends on how the file stores its pixels:
   tiles; top-down BMP/PPM): the pixel data is memory-mapped and a region is sliced out of it.
   Nothing is decoded whole; coarser levels sample every ``2**k``-th pixel (nearest neighbour), so
   a read touches only the rows and pages it returns. Peak memory: the tiles asked for.
+* **any other TIFF** (compressed, tiled or in strips, 16-bit, palette, BigTIFF, OME/SVS/COG
+  pyramids) is read through tifffile by :class:`~labeler.core.tiff_regions.TiffRegions`: only the
+  tiles or strips a region touches are decoded; stored pyramid pages serve coarser levels, other
+  levels are box-reduced from finer ones in row bands. A huge TIFF without a stored pyramid gets
+  its coarse levels (``TIFF_FIRST_CACHED_LEVEL`` and up) from a pyramid cache (below).
 * **JPEG**: levels 1 to 3 come from Pillow's DCT-domain ``draft`` decode at 1/2, 1/4, 1/8 (memory
   ``W * H * 3 / 4**k``); coarser levels are reduced from level 3 with ``Image.reduce``. Level 0
   needs one full decode, done only when someone zooms in that far.
-* **everything else** (PNG, WebP, compressed TIFF): one full decode, then the pyramid is built
-  from it with ``Image.reduce`` (box filter) and cached. Peak memory about 1.4 x the decoded
-  image; images over ``MAX_FULL_DECODE_PIXELS`` cannot be read this way: the error says to
-  convert them to tiled or uncompressed TIFF.
+* **everything else** (PNG, WebP): one full decode, then the pyramid is built from it with
+  ``Image.reduce`` (box filter) and cached. Peak memory about 1.4 x the decoded image.
+* images that cannot be read this way (PNG/JPEG/WebP over ``MAX_FULL_DECODE_PIXELS``) read every
+  level from a one-time **pyramid cache** of memory-mapped ``.npy`` files in
+  ``PROJECT/.labeler/pyramids/`` (:mod:`labeler.core.pyramid_cache`): ``needs_pyramid`` says one
+  must be built, :meth:`TileSource.build_pyramid` builds it (in a worker), and
+  :meth:`TileSource.attach_pyramid` puts it to use. Until then reads at full size raise a clear
+  error; the window shows a placeholder and builds the cache (``labeler.gui.pyramid_build``).
 
 Every read is meant to run in a worker thread; the counters (``full_decodes``, ``regions_read``,
 ``read_threads``) let tests prove what was decoded, and where.
@@ -31,6 +40,10 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageReadError
 from .images import MAX_FULL_DECODE_PIXELS
+from .jobs import JobContext
+from .pyramid_cache import (TIFF_FIRST_CACHED_LEVEL, Pyramid, build_pyramid, cache_root_for, find_pyramid,
+                            user_cache_root)
+from .tiff_regions import TiffRegions, is_tiff
 
 TILE = 512
 #: images with more pixels than this are shown through tiles (Qt refuses images over 256 MB)
@@ -45,8 +58,11 @@ def should_tile(width: int, height: int) -> bool:
 class TileSource:
     """One image file, read by region. Thread-safe: reads may come from several workers."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, cache_root: str | Path | None = None) -> None:
+        """``cache_root``: where pyramid caches live (default: ``.labeler/pyramids`` of the project
+        folder above the image, if any; see :mod:`labeler.core.pyramid_cache`)."""
         self.path = Path(path)
+        self.tiff: TiffRegions | None = None  # any TIFF that is not plain raw pixels
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -58,17 +74,56 @@ class TileSource:
         except FileNotFoundError:
             raise ImageReadError(self.path, "image file not found") from None
         except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise ImageReadError(self.path, f"cannot read image header: {e}") from None
+            if not is_tiff(self.path):  # a TIFF Pillow cannot open may still be one tifffile reads
+                raise ImageReadError(self.path, f"cannot read image header: {e}") from None
+            self.format, self._mode, self._strips = "TIFF", "", None
+        if self._strips is None and self.format == "TIFF":
+            self.tiff = TiffRegions(self.path)
+            self.size = (self.tiff.width, self.tiff.height)
         w, h = self.size
         #: level count: the coarsest level fits in one tile
         self.levels = max(1, math.ceil(math.log2(max(w, h, 1) / TILE)) + 1)
-        self.lazy = self._strips is not None
+        self.cache_root = Path(cache_root) if cache_root is not None else cache_root_for(self.path)
+        self._pyramid: Pyramid | None = None
+        if self._wants_pyramid():
+            self._pyramid = find_pyramid(self.path, self.size, self.cache_root)
         self._lock = threading.Lock()
         self._levels: dict[int, np.ndarray] = {}  # decoded levels (non-lazy formats)
         self._maps: list[tuple[tuple[int, int, int, int], np.memmap]] | None = None
         self.full_decodes = 0
         self.regions_read = 0
         self.read_threads: set[int] = set()
+
+    @property
+    def lazy(self) -> bool:
+        """Full-resolution pixels come straight from a memory map (nothing decoded per read)."""
+        return self._strips is not None or (self._pyramid is not None and self._pyramid.has(0))
+
+    # -- the pyramid cache (huge files that cannot be read by region) ---------------------------
+    def _wants_pyramid(self) -> bool:
+        w, h = self.size
+        if self._strips is not None:
+            return False
+        if self.tiff is not None:  # no stored pyramid: coarse levels would stream the whole file
+            return len(self.tiff.stored) == 1 and self.levels > TIFF_FIRST_CACHED_LEVEL and should_tile(w, h)
+        return w * h > MAX_FULL_DECODE_PIXELS
+
+    @property
+    def needs_pyramid(self) -> bool:
+        """A pyramid cache should be built before this image is shown (see the module)."""
+        return self._pyramid is None and self._wants_pyramid()
+
+    @property
+    def ready(self) -> bool:
+        """Every level can be read now without building anything first."""
+        return not self.needs_pyramid
+
+    def build_pyramid(self, ctx: JobContext | None = None) -> Pyramid:
+        """Build (or find) this file's pyramid cache; slow: run it in a worker. Does not attach it."""
+        return build_pyramid(self, self.cache_root or user_cache_root(), ctx)
+
+    def attach_pyramid(self, pyramid: Pyramid) -> None:
+        self._pyramid = pyramid
 
     @property
     def width(self) -> int:
@@ -104,8 +159,12 @@ class TileSource:
         """Pixels ``[y0:y1, x0:x1]`` of ``level`` (level coordinates) as RGB uint8."""
         self.read_threads.add(threading.get_ident())
         self.regions_read += 1
-        if self.lazy:
+        if self._strips is not None:
             out = self._read_raw(level, x0, y0, x1, y1)
+        elif self._pyramid is not None and self._pyramid.has(level):
+            out = self._pyramid.read(level, x0, y0, x1, y1)
+        elif self.tiff is not None:
+            out = self.tiff.read_region(level, x0, y0, x1, y1)
         else:
             out = self._decoded_level(level)[y0:y1, x0:x1]
         return _to_rgb(out)
@@ -187,8 +246,9 @@ class TileSource:
         w, h = self.size
         if w * h > MAX_FULL_DECODE_PIXELS:
             raise ImageReadError(self.path, f"{w} x {h} {self.format or 'image'} is compressed and too large to "
-                                            f"decode whole (limit {MAX_FULL_DECODE_PIXELS:,} pixels); convert it "
-                                            "to a tiled or uncompressed TIFF to view it at full resolution")
+                                            f"decode whole (limit {MAX_FULL_DECODE_PIXELS:,} pixels): build its "
+                                            "pyramid cache first (the window does on opening it), or convert it "
+                                            "to a tiled or uncompressed TIFF")
         try:
             with self._open() as im:
                 im.load()

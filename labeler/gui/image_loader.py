@@ -20,6 +20,7 @@ from ..core.annotation import ImageAnnotation
 from ..core.errors import LabelerError
 from ..core.images import image_size, read_image
 from ..core.project import Project
+from ..core.pyramid_cache import project_cache_root
 from ..core.tiles import TileSource, should_tile
 from .tiled_image import rgb_to_qimage
 
@@ -58,7 +59,8 @@ def load_image(project: Project, index: int, key: str) -> LoadedImage:
     path = project.image_path(key)
     try:
         w, h = image_size(path)
-        image = TileSource(path) if should_tile(w, h) else rgb_to_qimage(read_image(path))
+        image = (TileSource(path, cache_root=project_cache_root(project.root)) if should_tile(w, h)
+                 else rgb_to_qimage(read_image(path)))
     except LabelerError as e:
         error = str(e)
     return LoadedImage(index, key, ann, problems, image, error, threading.get_ident(), stamps)

@@ -20,6 +20,7 @@ from .dialogs.controller import DialogController
 from .edit_ops import EditOpsController
 from .file_list import FileListDock
 from .pixel_status import PixelStatus
+from .pyramid_build import PyramidBuildController
 from .recovery import RecoveryController
 from .session import LabelingSession
 from .shape_list import ShapeListDock
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.status_progress = StatusProgress(self)  # "n of N done"; status reading progress, Cancel
         self.opacity_control = OpacityControl(self)  # overlay opacity slider (toolbar and View menu)
         self.training = TrainingController(self)  # Train dialog, pre-labels, next image, live preview
+        self.pyramid_build = PyramidBuildController(self)  # huge PNG/JPEG/TIFF: pyramid cache in a worker
         self.actions_by_id = build_actions(self)
         self.schema_edit.add_context_menu(self.actions_by_id)
         self.training.sync_actions(self.actions_by_id)
@@ -104,7 +106,7 @@ class MainWindow(QMainWindow):
         s.saved.connect(lambda key: self.show_message(f"saved {key}"))
         s.message.connect(self.show_message)
         for follower in (self.recovery, self.tags_dock, self.dialogs, self.assist, self.training,
-                         self.schema_edit, self.status_progress):
+                         self.schema_edit, self.status_progress, self.pyramid_build):
             follower.attach(s)
         self.canvas.set_schema(project.schema)
         self.class_dock.set_schema(project.schema)
@@ -265,6 +267,7 @@ class MainWindow(QMainWindow):
         self.schema_edit.shutdown()  # a rename still rewriting saved files finishes
         self.assist.shutdown()  # stop the prefetch and propose threads: no callback comes after this
         self.training.shutdown()  # cancel training, prediction and the live preview; wait for their threads
+        self.pyramid_build.shutdown()  # a pyramid cache being built stops at its next strip
         if self.project is not None:
             self.project.close()
         event.accept()

@@ -93,6 +93,9 @@ class TiledImageItem(QGraphicsItem):
         src = self.source
         if src is None:
             return
+        if not src.ready:  # its pyramid cache is being built (pyramid_build.py): a placeholder till then
+            painter.fillRect(option.exposedRect.intersected(self.boundingRect()), _PLACEHOLDER)
+            return
         scale = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         level = src.level_for_scale(scale)
         self.painted_levels.append(level)

@@ -1,0 +1,248 @@
+"""A one-time pyramid cache for huge images that cannot be read by region.
+
+A PNG, JPEG or WebP over ``MAX_FULL_DECODE_PIXELS`` cannot be decoded a tile at a time, and a
+huge TIFF without a stored pyramid would be streamed through whole at every zoom-out. So the
+first open builds a cache, in a worker (:func:`build_pyramid`, with progress and cancel through a
+:class:`~labeler.core.jobs.JobContext`), and every later read is a slice of a memory-mapped file.
+
+Where: ``PROJECT/.labeler/pyramids/<key>/`` (:func:`project_cache_root`); outside a project the
+caller chooses, :func:`user_cache_root` (``$XDG_CACHE_HOME/labeler/pyramids``) being the usual
+choice. ``<key>`` is the file's stem and a hash of its path relative to the project (absolute
+outside it), its size and its mtime: an edited or moved image gets a new cache, and the old
+folder is simply never read again.
+
+What: one uncompressed ``level_<k>.npy`` per level (``numpy.lib.format.open_memmap``, RGB uint8,
+level ``k`` = the image scaled by ``1 / 2**k``) and ``pyramid.json`` naming the source and the
+levels. PNG/JPEG/WebP caches start at level 0; a TIFF's cache starts at level
+``TIFF_FIRST_CACHED_LEVEL``: finer levels are read from the TIFF's own tiles.
+
+How: the image is decoded once in the worker, if the memory it needs is free (else a clear
+error). Level 0 is copied into its memory map in row strips (peak memory about one decoded
+image), the decoded image is dropped, and each coarser level is box-reduced from the previous
+memory map in row strips. A TIFF is streamed through its tiles instead, never decoded whole.
+Everything is written in ``<key>.partial-*`` and renamed into place after ``pyramid.json``: a
+half-built cache is never used, and an incomplete or damaged one is removed and rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+import numpy as np
+from numpy.lib.format import open_memmap
+from PIL import Image, UnidentifiedImageError
+
+from .errors import ImageReadError
+from .fileio import write_json_atomic
+from .jobs import JobContext
+from .tiff_regions import box_reduce
+
+if TYPE_CHECKING:
+    from .tiles import TileSource
+
+PYRAMIDS_FOLDER = Path(".labeler") / "pyramids"
+MANIFEST = "pyramid.json"
+VERSION = 1
+#: a TIFF's levels finer than this are reduced on demand from its tiles (a level-2 tile reads 16
+#: full-resolution 512-pixel tiles); this one and coarser come from the cache
+TIFF_FIRST_CACHED_LEVEL = 3
+STRIP_BYTES = 16 * 1024 * 1024  # rows copied or reduced per step: about this many source bytes
+_BANDS = {"1": 1, "L": 1, "P": 3, "RGB": 3, "RGBA": 4, "LA": 2, "I;16": 2, "I": 4, "F": 4, "CMYK": 4, "YCbCr": 3}
+
+
+def project_cache_root(project_root: str | Path) -> Path:
+    return Path(project_root) / PYRAMIDS_FOLDER
+
+
+def user_cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "labeler" / "pyramids"
+
+
+def cache_root_for(image_path: str | Path) -> Path | None:
+    """The pyramid folder of the project an image lies in: the nearest folder above it that
+    holds ``.labeler/`` (None when there is none)."""
+    for folder in Path(image_path).resolve().parents:
+        if (folder / ".labeler").is_dir():
+            return folder / PYRAMIDS_FOLDER
+    return None
+
+
+def cache_key(image_path: str | Path, cache_root: str | Path) -> str:
+    """``<stem>-<sha1 of (relative path, size, mtime_ns)>`` (see the module)."""
+    path = Path(image_path).resolve()
+    st = path.stat()
+    project = Path(cache_root).resolve().parent.parent  # .../PROJECT/.labeler/pyramids
+    try:
+        name = path.relative_to(project).as_posix()
+    except ValueError:
+        name = path.as_posix()
+    digest = hashlib.sha1(f"{name}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:20]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", path.stem)[:40]
+    return f"{stem}-{digest}"
+
+
+class Pyramid:
+    """A complete cache, read memory-mapped: ``read(level, ...)`` decodes nothing."""
+
+    def __init__(self, folder: Path, size: tuple[int, int], first: int, maps: dict[int, np.ndarray]) -> None:
+        self.folder, self.size, self.first, self.maps = folder, size, first, maps
+
+    def has(self, level: int) -> bool:
+        return level in self.maps
+
+    def read(self, level: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        return np.array(self.maps[level][y0:y1, x0:x1])
+
+    @classmethod
+    def open(cls, folder: Path, size: tuple[int, int]) -> "Pyramid | None":
+        """The cache in ``folder``, or None when it is missing, half-written or does not match."""
+        try:
+            meta = json.loads((folder / MANIFEST).read_text("utf-8"))
+            if meta.get("version") != VERSION or tuple(meta["size"]) != tuple(size):
+                return None
+            maps = {}
+            for k, (h, w) in meta["levels"].items():
+                mm = np.load(folder / f"level_{int(k)}.npy", mmap_mode="r")
+                if mm.shape != (h, w, 3) or mm.dtype != np.uint8:
+                    return None
+                maps[int(k)] = mm
+            return cls(folder, tuple(size), int(meta["first"]), maps) if maps else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+def find_pyramid(path: str | Path, size: tuple[int, int], cache_root: str | Path | None) -> Pyramid | None:
+    if cache_root is None:
+        return None
+    try:
+        return Pyramid.open(Path(cache_root) / cache_key(path, cache_root), size)
+    except OSError:
+        return None
+
+
+def free_memory() -> int | None:
+    """Bytes of memory available now (Linux ``MemAvailable``, else free pages), None if unknown."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return None
+
+
+_pil_limit_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def pixel_limit_lifted() -> Iterator[None]:
+    """Pillow's decompression-bomb limit off for one explicit open, restored afterwards."""
+    with _pil_limit_lock:
+        old = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
+
+
+def build_pyramid(source: "TileSource", cache_root: str | Path, ctx: JobContext | None = None) -> Pyramid:
+    """Build (or find) the cache of ``source``'s file under ``cache_root``; returns it opened.
+
+    Raises :class:`ImageReadError` (naming the file) when it does not decode or memory is short,
+    and :class:`~labeler.core.jobs.Cancelled` when ``ctx`` is cancelled (nothing is left behind)."""
+    ctx = ctx or JobContext()
+    root = Path(cache_root)
+    key = cache_key(source.path, root)
+    final = root / key
+    found = Pyramid.open(final, source.size)
+    if found is not None:
+        return found
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.glob(f"{key}.partial-*"):  # an earlier build that was killed half-way
+        shutil.rmtree(old, ignore_errors=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{key}.partial-", dir=root))
+    try:
+        first = TIFF_FIRST_CACHED_LEVEL if source.tiff is not None else 0
+        first = min(first, source.levels - 1)
+        shapes = {k: source.level_size(k)[::-1] for k in range(first, source.levels)}
+        steps = [(k, y0, min(h, y0 + _strip_rows(k, w, first))) for k, (h, w) in shapes.items()
+                 for y0 in range(0, h, _strip_rows(k, w, first))]
+        maps = {k: open_memmap(partial / f"level_{k}.npy", mode="w+", dtype=np.uint8, shape=(h, w, 3))
+                for k, (h, w) in shapes.items()}
+        if source.tiff is None:
+            steps.insert(0, (-1, 0, 0))  # the one full decode
+        decoded = None
+        for k, y0, y1 in ctx.track(steps, len(steps), f"building the pyramid of {source.path.name}"):
+            w = shapes[k][1] if k >= 0 else 0
+            if k < 0:
+                decoded = _decode_whole(source)
+            elif decoded is not None and k == 0:
+                strip = decoded.crop((0, y0, w, y1))
+                maps[0][y0:y1] = np.asarray(strip if strip.mode == "RGB" else strip.convert("RGB"))
+                if y1 == shapes[0][0]:
+                    decoded.close()
+                    decoded = None  # level 0 is on disk: the decoded image goes before the reductions
+            elif k == first and source.tiff is not None:
+                maps[k][y0:y1] = source.tiff.read_region(k, 0, y0, w, y1)
+            else:
+                fh, fw = shapes[k - 1]
+                maps[k][y0:y1] = box_reduce(maps[k - 1][y0 * 2:min(fh, y1 * 2), :fw], 2)
+        for mm in maps.values():
+            mm.flush()
+        del maps
+        write_json_atomic(partial / MANIFEST, {
+            "version": VERSION, "source": str(source.path), "size": list(source.size), "first": first,
+            "levels": {str(k): list(hw) for k, hw in shapes.items()}})
+        if final.exists():  # incomplete or stale: it was not opened above
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            os.rename(partial, final)
+        except OSError:  # another process finished the same cache first
+            shutil.rmtree(partial, ignore_errors=True)
+        pyramid = Pyramid.open(final, source.size)
+        if pyramid is None:
+            raise ImageReadError(source.path, f"the pyramid cache written to {final} cannot be read back")
+        return pyramid
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def _strip_rows(level: int, width: int, first: int) -> int:
+    if level == first and level > 0:  # streamed from a TIFF: whole tile rows of the finer level
+        return max(1, 512 // 2 ** level)
+    return max(1, STRIP_BYTES // max(1, width * 3 * (2 if level else 1)))
+
+
+def _decode_whole(source: "TileSource") -> Image.Image:
+    """The one full decode of a file that cannot be read by region (in the worker)."""
+    w, h = source.size
+    path = source.path
+    try:
+        with pixel_limit_lifted():
+            im = Image.open(path)
+        need = w * h * _BANDS.get(im.mode, 4) + w * 3 * 1024
+        avail = free_memory()
+        if avail is not None and need > avail:
+            im.close()
+            raise ImageReadError(path, f"building its pyramid cache decodes it once, which needs about "
+                                       f"{need / 2**30:.1f} GiB of memory; only {avail / 2**30:.1f} GiB is free")
+        im.load()
+    except ImageReadError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, MemoryError) as e:
+        raise ImageReadError(path, f"image does not decode (truncated or corrupt): {e}") from None
+    source.full_decodes += 1
+    return im
