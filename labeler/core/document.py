@@ -45,6 +45,7 @@ class Document:
         self._group: _Step | None = None
         self._group_depth = 0
         self._saved_marker: int = 0  # len(_undo) at the last save, -1 if unreachable
+        self._dropped = 0  # undo steps dropped from the bottom (past max_undo)
         self._revision = 0
         self.changed = Signal()
         #: ids of the shapes the last ``changed`` replaced in place (moved, relabelled, ...); None
@@ -183,10 +184,29 @@ class Document:
         self._emit_dirty(was_dirty)
         return True
 
-    def mark_saved(self) -> None:
+    def mark_saved(self, point: object = None) -> None:
+        """The current state was saved; or, given a ``save_point()`` taken earlier, the state at
+        that point was (a save finished in a worker while editing went on: those edits stay
+        unsaved, and a state no longer reachable by undo/redo leaves the document dirty)."""
         was_dirty = self.dirty
-        self._saved_marker = len(self._undo)
+        self._saved_marker = len(self._undo) if point is None else self._marker_of(point)
         self._emit_dirty(was_dirty)
+
+    def save_point(self) -> tuple:
+        """A token for the current state, for ``mark_saved`` once a snapshot of it is written."""
+        return (self._undo[-1] if self._undo else None, self._dropped)
+
+    def _marker_of(self, point: tuple) -> int:
+        step, dropped = point
+        if step is None:
+            return 0 if dropped == self._dropped else -1
+        for i in range(len(self._undo) - 1, -1, -1):
+            if self._undo[i] is step:
+                return i + 1
+        for j, s in enumerate(self._redo):  # undone since: redo reaches it again
+            if s is step:
+                return len(self._undo) + len(self._redo) - j
+        return -1
 
     @property
     def revision(self) -> int:
@@ -213,6 +233,7 @@ class Document:
         if len(self._undo) > self.max_undo:
             drop = len(self._undo) - self.max_undo
             del self._undo[:drop]
+            self._dropped += drop
             self._saved_marker = self._saved_marker - drop if self._saved_marker >= drop else -1
 
     def _emit_changed(self, text: str) -> None:

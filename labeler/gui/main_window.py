@@ -171,7 +171,8 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         s = self.session
         dirty = bool(s and s.dirty)
-        self.saved_label.setText(QCoreApplication.translate("status", "unsaved" if dirty else "saved"))
+        state = "saved" if not dirty else "saving..." if s.saving.pending(s.key) else "unsaved"
+        self.saved_label.setText(QCoreApplication.translate("status", state))
         key = s.key if s else None
         self.setWindowTitle(f"labeler - {key}{' *' if dirty else ''}" if key else "labeler")
 

@@ -224,6 +224,8 @@ class RecoveryController:
             self.writer.put(key, None)  # replaces a queued write; waits at most for one in flight
             self.writer.flush()
         self._written_revision = None
+        if key == self.session.key:
+            self.write_now()  # edits made while the save was being written are journaled again
 
     def flush(self) -> None:
         """Wait for the journal writes asked so far (tests, and before reading the files)."""

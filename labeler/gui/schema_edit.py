@@ -163,6 +163,8 @@ class SchemaEditController:
         self._changed(select=new)
         session = w.session
         skip = session.key if session is not None else None
+        if session is not None:
+            session.flush_saves()  # a write still queued would put the old name back afterwards
         self.worker.submit(lambda: rename_in_saved(self.project, old, new, skip),
                            lambda result: self._renamed_saved(old, result),
                            lambda e: self._renamed_saved(old, (0, [str(e)])))
@@ -227,6 +229,8 @@ class SchemaEditController:
                               "class first").format(in_doc, name))
             return
         skip = w.session.key if w.session is not None else None
+        if w.session is not None:
+            w.session.flush_saves()  # the files checked are the ones written so far
         w.show_message(tr("checking whether class {0} is used...").format(name))
         self.worker.submit(lambda: uses_in_saved(self.project, name, skip),
                            lambda uses: self._remove_checked(name, uses),

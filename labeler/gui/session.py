@@ -16,11 +16,11 @@ from PySide6.QtGui import QImage
 from ..core.events import Signal
 from ..core.annotation import ImageAnnotation
 from ..core.document import Document
-from ..core.errors import LabelerError
 from ..core.project import Project
 from ..core.status_index import StatusIndex
 from ..core.tiles import TileSource
 from .image_loader import ImageLoader, LoadedImage, load_image
+from .save_queue import SessionSaver
 from .status_refresh import StatusRefresher
 
 DEFAULT_AUTOSAVE_S = 30.0
@@ -50,6 +50,7 @@ class LabelingSession(QObject):
         self.image: QImage | None = None
         self.read_only_reason = ""
         self.loader = ImageLoader(project, self._show_loaded) if background_loading else None
+        self.saving = SessionSaver(self)  # annotation files are written in a worker (save_queue.py)
         self.statuses_refreshed = Signal()  # (dict) key -> status, once stale index entries are read
         self.status_progress = Signal()  # (int, int) stale statuses read so far, of how many
         self.status_index = StatusIndex(project)  # .labeler/status.json: no JSON parsed for known files
@@ -96,8 +97,9 @@ class LabelingSession(QObject):
             if self.loader is not None:
                 self.loader.cancel()  # went back to the shown image while another one loaded
             return True
-        if not self.save_if_dirty():
+        if not self.save_if_dirty(wait=False):
             return False
+        self.saving.wait_for(self.keys[index])  # its file is read next: a write of it finishes first
         if self.loader is None or self.document is None:  # the first image: nothing to keep live yet
             self._show_loaded(load_image(self.project, index, self.keys[index]))
         else:
@@ -110,7 +112,7 @@ class LabelingSession(QObject):
         return self.loader.wanted[0] if self.loader is not None and self.loader.busy else None
 
     def _show_loaded(self, loaded: LoadedImage) -> None:
-        if not self.save_if_dirty():  # edits made while it was loading
+        if not self.save_if_dirty(wait=False):  # edits made while it was loading
             return
         key = loaded.key
         self.read_only_reason = self.project.lock_warning if self.project.read_only else ""
@@ -127,6 +129,7 @@ class LabelingSession(QObject):
             ann = ImageAnnotation(key, *size)
         self._set_document(Document(ann))
         self.index = loaded.index
+        self.saving.reapply_failed(key, self.document)
         self.image_opened.emit(key)
         if self.loader is not None and loaded.index + 1 < len(self.keys):
             self.loader.prefetch(loaded.index + 1, self.keys[loaded.index + 1])
@@ -164,44 +167,41 @@ class LabelingSession(QObject):
     def dirty(self) -> bool:
         return self.document is not None and self.document.dirty
 
-    def save(self) -> bool:
-        """Write the current image's annotation now. False (with a message) when it cannot."""
-        doc, key = self.document, self.key
-        if doc is None or key is None:
-            return True
-        if self.read_only_reason:
-            self.message.emit(f"not saved: {self.read_only_reason}")
+    def save(self, wait: bool = False) -> bool:
+        """Write the current image's annotation: a snapshot goes to the writer thread (``saved``
+        follows when it is on disk). False (with a message) when it cannot be saved; with
+        ``wait``, also when the write failed."""
+        if not self.saving.save():
             return False
-        ann = doc.annotation
-        if ann.status == "new" and ann.shapes:
-            ann.status = "in_progress"  # derived from the shapes, so not an undo step of its own
-        try:
-            self.project.save_annotation(key, ann)
-        except (LabelerError, OSError) as e:
-            self.message.emit(f"not saved: {e}")
-            return False
-        self.status_index.record(key, ann.status)
-        doc.mark_saved()
-        self._on_changed()
-        self.saved.emit(key)
+        if wait:
+            self.saving.flush()
+            return self.saving.succeeded(self.key)
         return True
 
-    def save_if_dirty(self) -> bool:
-        """Save when there are unsaved edits; True when nothing is left unsaved (or unsaveable)."""
-        if not self.dirty:
+    def flush_saves(self) -> bool:
+        """Wait for the writes asked so far (before reading the files); False if any failed."""
+        return self.saving.flush()
+
+    def save_if_dirty(self, wait: bool = True) -> bool:
+        """Save when there are unsaved edits; True when nothing is left unsaved (or unsaveable).
+        ``wait``: the file is on disk when it returns (jobs that read it next ask for that);
+        without, the write is only queued (leaving an image). With ``wait`` the writes of other
+        images still queued finish too (a job reading the files comes next)."""
+        if not self.dirty or self.read_only_reason:  # read-only: the canvas refuses edits
+            if wait:
+                self.saving.flush()
             return True
-        if self.read_only_reason:
-            return True  # the canvas refuses edits to a read-only image, so nothing is pending
-        return self.save()
+        return self.save(wait)
 
     def autosave(self) -> None:
         if self.dirty and not self.read_only_reason:
-            if self.save():
-                self.message.emit(f"autosaved {self.key}")
+            self.saving.save(auto=True)  # "autosaved" is said when the write has finished
 
     def close(self) -> bool:
+        """Write everything pending (waiting for the writer); False when something is not saved."""
         self.autosave_timer.stop()
-        ok = self.save_if_dirty()
+        ok = self.save_if_dirty(wait=False)
+        ok = self.saving.close() and ok
         if self.loader is not None:
             self.loader.shutdown()
         if self.status_refresher is not None:

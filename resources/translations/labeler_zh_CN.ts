@@ -436,6 +436,10 @@
         <source>unsaved</source>
         <translation>未保存</translation>
     </message>
+    <message>
+        <source>saving...</source>
+        <translation>正在保存...</translation>
+    </message>
 </context>
 <context>
     <name>recovery</name>

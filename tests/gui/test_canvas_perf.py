@@ -121,6 +121,7 @@ def test_next_image_loads_in_a_worker_and_edits_made_meanwhile_are_kept(qtbot, d
     assert sorted(x.label for x in s.document.shapes) == ["cup", "spoon"]
     assert w.canvas.image_size == (s.image.width(), s.image.height())
     # the edit made while coffee loaded was saved with chelsea, not dropped
+    assert s.flush_saves()  # leaving chelsea queued its write in the writer thread
     saved = w.project.load("images/chelsea.png")
     assert any(x.same_as(drawn) for x in saved.shapes) and len(saved.shapes) == len(doc.shapes)
     w.close()

@@ -112,7 +112,7 @@ def test_hole_tool_adds_a_ring_that_renders_as_a_hole_and_survives_reopening(win
     # a ring that is not inside the polygon is refused
     draw_polygon(mouse, [(280, 280), (400, 280), (400, 400)])
     assert len(doc.get(sid).holes) == 1 and "inside" in window.statusBar().currentMessage()
-    assert window.save()
+    assert window.save() and window.session.flush_saves()
     again = Project.open(demo_root).load(window.session.key)
     saved = [x for x in again.shapes if x.id == sid][0]
     assert len(saved.holes) == 1

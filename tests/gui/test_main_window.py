@@ -45,6 +45,7 @@ def test_switching_with_d_and_a_autosaves_and_reopen_finds_shapes(qtbot, demo_ro
     assert not ann_path.exists()
     mouse.key(K.Key_D)
     assert window.session.key == "images/chelsea.png"
+    qtbot.waitUntil(ann_path.exists)  # written in the writer thread
     d = _json(demo_root, "images/astronaut.png")
     assert [sh["shape_type"] for sh in d["shapes"]] == ["rectangle"]
     assert d["labeler"]["status"] == "in_progress"  # an image with shapes is no longer new
@@ -86,7 +87,8 @@ def test_ctrl_s_saves_and_close_saves(qtbot, demo_root, window, mouse):
     mouse.key(K.Key_Return)
     assert window.windowTitle().endswith("*")
     mouse.key(K.Key_S, CTRL)
-    assert not window.session.dirty and window.saved_label.text() == "saved"
+    qtbot.waitUntil(lambda: not window.session.dirty)  # once the writer thread has written it
+    assert window.saved_label.text() == "saved"
     assert len(_json(demo_root, "images/astronaut.png")["shapes"]) == 1
     mouse.key(K.Key_Z, CTRL)  # undo after saving: unsaved again, and closing saves it
     assert window.session.dirty

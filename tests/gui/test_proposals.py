@@ -98,6 +98,7 @@ def test_a_proposal_is_drawn_dashed_and_hatched_and_accepting_it_draws_and_saves
     assert "proposal" not in row_of(w, "sam_one").text() and not row_of(w, "sam_one").font().italic()
 
     mouse.key(K.Key_S, CTRL)
+    assert w.session.flush_saves()  # the write runs in a worker
     saved = json.loads(w.project.annotation_path(key).read_text())
     by_id = {s["labeler"]["id"]: s for s in saved["shapes"]}
     assert by_id["sam_one"]["flags"]["proposal"] is False

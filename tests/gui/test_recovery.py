@@ -38,7 +38,7 @@ CHILD = textwrap.dedent("""
     w.show()
     doc = w.session.document
     doc.add_shape(Shape("rectangle", "person", [(10, 10), (60, 80)]))
-    assert w.save()
+    assert w.save() and w.session.flush_saves()
     doc.set_tags({"night": True})
     stroke = doc.group("stroke")
     stroke.__enter__()
@@ -103,7 +103,7 @@ def test_killed_window_keeps_saved_work_and_offers_unsaved_edits_back(qtbot, dem
     w.undo()  # the restore is one undo step back to what was saved
     assert [s.kind for s in doc.shapes] == ["rectangle"] and not w.session.dirty
     w.redo()
-    assert w.save()
+    assert w.save() and w.session.flush_saves()
     assert _saved_shapes(demo_root) == ["rectangle", "polygon"]
     assert recovery_files(demo_root) == []  # a successful save removes the journal
     w.close()
@@ -131,6 +131,7 @@ def test_journal_follows_edits_undo_and_save(qtbot, window):
     window.recovery.flush()
     assert path.exists()
     window.save()
+    window.session.flush_saves()
     window.recovery.flush()
     assert not path.exists()
 
@@ -154,6 +155,7 @@ def test_discarding_removes_recovery_and_later_images_restore_on_open(qtbot, dem
     w.open_index(1)
     assert [s.kind for s in w.session.document.shapes] == ["polygon", "point"] and w.session.dirty
     w.open_index(3)  # leaving saves chelsea (its journal goes), rocket is restored on opening
+    assert w.session.flush_saves()  # the write runs in the writer thread
     assert _saved_shapes(demo_root, "images/chelsea.png") == ["polygon", "point"]
     assert [s.kind for s in w.session.document.shapes] == ["rectangle"]
     w.recovery.discard()

@@ -48,6 +48,7 @@ def test_tags_come_from_the_project_toggle_with_undo_and_are_saved(qtbot, demo_r
     assert dock.checked() == ["blurry"]
     window.go_relative(1)  # leaving saves; the next image has no tags
     assert dock.checked() == []
+    assert window.session.flush_saves()  # the write runs in the writer thread
     saved = json.loads(window.project.annotation_path("images/astronaut.png").read_text("utf-8"))
     assert saved["flags"] == {"blurry": True}  # labelme's image-level flags
     window.go_relative(-1)

@@ -149,7 +149,7 @@ def test_predict_then_the_accept_key_turns_proposals_into_accepted_shapes_in_one
     win.undo()  # one step takes it all back
     assert all(s.is_proposal for s in doc.shapes) and doc.annotation.status == "new"
     win.redo()
-    assert win.save()
+    assert win.save() and win.session.flush_saves()
     from labeler.train.dataset import has_labels
 
     assert has_labels(win.project.load(UNLABELLED[0]))  # it now feeds the next run

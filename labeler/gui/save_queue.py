@@ -1,0 +1,232 @@
+"""Writing annotation files in one worker thread, in order, the newest request per image winning.
+
+The GUI thread hands over a snapshot (``ImageAnnotation.copy()``: a list copy, the shapes are
+frozen) and goes on; the worker serialises and writes it atomically. Requests for one image
+never race or reorder: there is one writer thread, and a request still queued is replaced by a
+newer one for the same image (it goes to the back of the queue). ``on_written(results)`` is
+called on the GUI thread with a :class:`SaveResult` per write, failed ones included.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
+
+from ..core.annotation import ImageAnnotation
+
+
+@dataclass
+class SaveRequest:
+    key: str
+    snapshot: ImageAnnotation
+    token: Any = None  # what the caller needs to know which state was written (a save point)
+    auto: bool = False  # an autosave (the message says so)
+    ticket: int = 0  # increases with every request
+
+
+@dataclass
+class SaveResult:
+    request: SaveRequest
+    error: str = ""  # one line; empty when written
+    thread: int = 0  # ident of the thread that wrote it
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+class _Bridge(QObject):
+    """Carries a drain's results to the GUI thread (the slot is the bridge's own method, so
+    ``sendPostedEvents(bridge)`` delivers them on demand)."""
+
+    done = Signal(object)
+
+    def __init__(self, deliver) -> None:
+        super().__init__()
+        self.deliver = deliver
+        self.done.connect(self.forward)
+
+    def forward(self, results) -> None:
+        if self.deliver is not None:
+            self.deliver(results)
+
+
+class _Drain(QRunnable):
+    def __init__(self, queue: "SaveQueue") -> None:
+        super().__init__()
+        self.queue = queue
+
+    def run(self) -> None:
+        self.queue._bridge.done.emit(self.queue._drain())
+
+
+class SaveQueue:
+    """``write(key, snapshot)`` runs in the worker; errors (any exception) become results."""
+
+    def __init__(self, write: Callable[[str, ImageAnnotation], Any],
+                 on_written: Callable[[list[SaveResult]], None]) -> None:
+        self.write = write
+        self.on_written = on_written
+        self.pool = QThreadPool()
+        self.pool.setMaxThreadCount(1)
+        self._bridge = _Bridge(self._deliver)
+        self._lock = threading.Lock()
+        self._queued: dict[str, SaveRequest] = {}
+        self._in_flight: str | None = None
+        self._running = False
+        self._undelivered = 0  # drains whose results have not reached the GUI thread yet
+        self._tickets = 0
+        self.writes = 0  # files written (tests and benchmarks read it)
+
+    def put(self, key: str, snapshot: ImageAnnotation, token: Any = None, auto: bool = False) -> SaveRequest:
+        self._tickets += 1
+        req = SaveRequest(key, snapshot, token, auto, self._tickets)
+        with self._lock:
+            self._queued.pop(key, None)  # a newer state of the image replaces it and goes to the back
+            self._queued[key] = req
+            if self._running:
+                return req
+            self._running = True
+        self._undelivered += 1
+        self.pool.start(_Drain(self))
+        return req
+
+    def pending(self, key: str | None = None) -> bool:
+        """Whether a write (of ``key``, or of any image) is queued, running or not yet reported."""
+        with self._lock:
+            if key is None:
+                return bool(self._queued) or self._running or self._undelivered > 0
+            return key in self._queued or self._in_flight == key
+
+    def _drain(self) -> list[SaveResult]:
+        out = []
+        while True:
+            with self._lock:
+                if not self._queued:
+                    self._in_flight = None
+                    self._running = False
+                    return out
+                key = next(iter(self._queued))
+                req = self._queued.pop(key)
+                self._in_flight = key
+            try:
+                self.write(req.key, req.snapshot)
+            except Exception as e:  # reported on the GUI thread; the caller keeps the edits
+                text = " ".join(str(e).split()) or type(e).__name__
+                out.append(SaveResult(req, text, threading.get_ident()))
+                continue
+            self.writes += 1
+            out.append(SaveResult(req, "", threading.get_ident()))
+
+    def _deliver(self, results: list[SaveResult]) -> None:
+        self._undelivered -= 1
+        if results:
+            self.on_written(results)
+
+    def flush(self, msecs: int = 30000) -> bool:
+        """Wait for every write asked so far and report them now; False if it timed out."""
+        done = self.pool.waitForDone(msecs)
+        QCoreApplication.sendPostedEvents(self._bridge)  # deliver the results before returning
+        return done
+
+    def shutdown(self) -> None:
+        self.flush()
+        self._bridge.deliver = None
+
+
+class SessionSaver:
+    """A labeling session's saving: snapshots on the GUI thread, writes in a :class:`SaveQueue`.
+
+    The document is marked saved (at the state the snapshot was taken, edits made since stay
+    unsaved) only when its write has finished; a failed write is reported and leaves it dirty.
+    A failed write of an image already left is kept: it is tried again when the session closes
+    and put back into the document (as one undo step) when the image is opened again.
+    """
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.queue = SaveQueue(lambda key, ann: session.project.save_annotation(key, ann), self._on_written)
+        self.failed: dict[str, SaveRequest] = {}  # key -> the newest request whose write failed
+        self._last: tuple[Any, int] | None = None  # (document, revision) of the newest request
+        self.last_results: list[SaveResult] = []  # tests and benchmarks read it
+
+    def save(self, auto: bool = False) -> bool:
+        """Queue a write of the current image; False (with a message) when it cannot be saved."""
+        s = self.session
+        doc, key = s.document, s.key
+        if doc is None or key is None:
+            return True
+        if s.read_only_reason:
+            s.message.emit(f"not saved: {s.read_only_reason}")
+            return False
+        if self._last == (doc, doc.revision) and self.queue.pending(key):
+            return True  # this very state is already on its way
+        ann = doc.annotation
+        if ann.status == "new" and ann.shapes:
+            ann.status = "in_progress"  # derived from the shapes, so not an undo step of its own
+            s._on_changed()  # the file list shows it now
+        self.queue.put(key, ann.copy(), (doc, doc.save_point()), auto)
+        self._last = (doc, doc.revision)
+        s.dirty_changed.emit(doc.dirty)  # the indicator says "saving"
+        return True
+
+    def pending(self, key: str | None = None) -> bool:
+        return self.queue.pending(key)
+
+    def wait_for(self, key: str) -> None:
+        """Before reading ``key``'s file: let a write of it still on its way finish first."""
+        if self.queue.pending(key):
+            self.queue.flush()
+
+    def flush(self) -> bool:
+        """Wait for every write asked so far; False when any image's newest write failed."""
+        self.queue.flush()
+        return not self.failed
+
+    def succeeded(self, key: str) -> bool:
+        return key not in self.failed
+
+    def _on_written(self, results: list[SaveResult]) -> None:
+        s = self.session
+        self.last_results = results
+        for r in results:
+            req = r.request
+            doc, point = req.token if req.token is not None else (None, None)
+            if not r.ok:
+                self.failed[req.key] = req
+                s.message.emit(f"not saved: {req.key}: {r.error}")
+                continue
+            if req.key in self.failed and self.failed[req.key].ticket < req.ticket:
+                del self.failed[req.key]
+            s.status_index.record(req.key, req.snapshot.status)
+            if doc is not None and doc is s.document:
+                doc.mark_saved(point)
+            if req.key == s.key:
+                s._on_changed()
+            s.saved.emit(req.key)
+            if req.auto:
+                s.message.emit(f"autosaved {req.key}")
+        s.dirty_changed.emit(s.dirty)
+
+    def reapply_failed(self, key: str, doc) -> None:
+        """Put the edits whose write failed back into a freshly opened document (one undo step)."""
+        req = self.failed.pop(key, None)
+        if req is None:
+            return
+        from .recovery import apply_recovered
+
+        apply_recovered(doc, req.snapshot)
+        self.session.message.emit(f"{key}: the edits that could not be saved are back (unsaved)")
+
+    def close(self) -> bool:
+        """Write what is pending, trying failed writes of other images again; False if any fail."""
+        for req in list(self.failed.values()):
+            if req.key != self.session.key:
+                self.queue.put(req.key, req.snapshot, req.token, req.auto)
+        self.queue.flush()
+        if self.failed:
+            self.session.message.emit(f"not saved: {', '.join(sorted(self.failed))}")
+        return not self.failed
