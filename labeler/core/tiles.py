@@ -22,7 +22,8 @@ How a region is read depends on how the file stores its pixels:
   ``PROJECT/.labeler/pyramids/`` (:mod:`labeler.core.pyramid_cache`): ``needs_pyramid`` says one
   must be built, :meth:`TileSource.build_pyramid` builds it (in a worker), and
   :meth:`TileSource.attach_pyramid` puts it to use. Until then reads at full size raise a clear
-  error; the window shows a placeholder and builds the cache (``labeler.gui.pyramid_build``).
+  error; the window builds the cache (``labeler.gui.pyramid_build``) and shows meanwhile a
+  placeholder, or for a JPEG its DCT-draft levels (``preview_level``: 3 and coarser).
 
 Every read is meant to run in a worker thread; the counters (``full_decodes``, ``regions_read``,
 ``read_threads``) let tests prove what was decoded, and where.
@@ -118,12 +119,22 @@ class TileSource:
         """Every level can be read now without building anything first."""
         return not self.needs_pyramid
 
+    @property
+    def preview_level(self) -> int | None:
+        """The finest level readable while the pyramid cache is still missing: a huge JPEG's
+        levels 3 and up come from a DCT draft at 1/8 (``W * H * 3 / 64`` bytes). None: nothing."""
+        if self.ready:
+            return 0
+        return 3 if self.format == "JPEG" and self.tiff is None and self.levels > 3 else None
+
     def build_pyramid(self, ctx: JobContext | None = None) -> Pyramid:
         """Build (or find) this file's pyramid cache; slow: run it in a worker. Does not attach it."""
         return build_pyramid(self, self.cache_root or user_cache_root(), ctx)
 
     def attach_pyramid(self, pyramid: Pyramid) -> None:
         self._pyramid = pyramid
+        with self._lock:
+            self._levels.clear()  # preview levels decoded before the cache existed
 
     @property
     def width(self) -> int:

@@ -2,8 +2,8 @@
 
 A :class:`~labeler.core.tiles.TileSource` whose ``needs_pyramid`` is true (a PNG/JPEG/WebP over
 the full-decode limit, a huge TIFF without a stored pyramid) cannot show its coarse levels yet.
-The canvas paints a placeholder at once (``TiledImageItem`` draws nothing else for a source
-that is not ``ready``) while this controller runs :meth:`TileSource.build_pyramid` in a
+The canvas paints a placeholder at once (``TiledImageItem`` draws nothing finer than the
+source's ``preview_level``: a JPEG's 1/8 DCT draft, else nothing) while this controller runs :meth:`TileSource.build_pyramid` in a
 :class:`~labeler.gui.job_thread.JobThread`, with its progress in the status bar. When the build
 succeeds the pyramid is attached on the GUI thread and the tiles are read as for any huge image.
 Leaving the image cancels its build (between strips); closing the window waits for it.

@@ -93,11 +93,12 @@ class TiledImageItem(QGraphicsItem):
         src = self.source
         if src is None:
             return
-        if not src.ready:  # its pyramid cache is being built (pyramid_build.py): a placeholder till then
+        floor = src.preview_level  # the finest level it can show now: > 0 while its pyramid cache
+        if floor is None:  # is built (pyramid_build.py); None: nothing yet, a placeholder till then
             painter.fillRect(option.exposedRect.intersected(self.boundingRect()), _PLACEHOLDER)
             return
         scale = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
-        level = src.level_for_scale(scale)
+        level = max(floor, src.level_for_scale(scale))
         self.painted_levels.append(level)
         del self.painted_levels[:-100]
         bounds = self.boundingRect()

@@ -183,3 +183,22 @@ def test_tiff_cache_holds_only_coarse_levels_streamed_from_its_tiles(tmp_path, m
         if level >= TIFF_FIRST_CACHED_LEVEL:
             assert not reopened.tiff.decode_counts  # from the cache: nothing decoded
     assert len(reopened.tiff.decode_counts) == 8 * 8  # level 2's first tile reads 2,048 x 2,048 pixels
+
+
+def test_huge_jpeg_shows_its_draft_levels_before_the_cache_exists(tmp_path, monkeypatch):
+    monkeypatch.setattr(tiles, "MAX_FULL_DECODE_PIXELS", 1_000_000)
+    yy, xx = np.mgrid[0:1200, 0:4700]
+    smooth = np.stack([xx % 256, yy % 256, (xx + yy) // 16 % 256], 2).astype(np.uint8)
+    path = tmp_path / "wide.jpg"
+    Image.fromarray(smooth).save(path, quality=95)
+    src = TileSource(path, cache_root=tmp_path / "cache")
+    assert src.needs_pyramid and src.levels == 5 and src.preview_level == 3
+    with pytest.raises(ImageReadError, match="wide.jpg"):
+        src.read_tile(0, 0, 0)  # full size needs the cache
+    for level in (3, 4):  # DCT drafts at 1/8, then reduced: no full decode
+        expected = np.asarray(Image.fromarray(smooth).reduce(2 ** level))
+        assert np.abs(src.read_tile(level, 0, 0).astype(int) - expected[:TILE, :TILE]).mean() < 4
+    assert src.full_decodes == 0
+    src.attach_pyramid(src.build_pyramid())
+    assert src.full_decodes == 1 and src.preview_level == 0
+    assert np.abs(src.read_tile(0, 1, 1).astype(int) - smooth[TILE:2 * TILE, TILE:2 * TILE]).mean() < 4

@@ -129,3 +129,30 @@ def test_an_undecodable_huge_image_says_why_in_the_status_bar(qtbot, huge_png_pr
     message = w.statusBar().currentMessage()
     assert "cannot show the image" in message and "a_scan.png" in message and "does not decode" in message
     w.close()
+
+
+def test_huge_jpeg_shows_its_coarse_draft_while_the_cache_builds(qtbot, tmp_path, monkeypatch, held_build):
+    release, started, _ = held_build
+    monkeypatch.setattr(tiles, "MAX_FULL_DECODE_PIXELS", 1_000_000)
+    monkeypatch.setattr(tiles, "TILED_ABOVE_PIXELS", 1_000_000)
+    root = tmp_path / "jpeg"
+    root.mkdir()
+    yy, xx = np.mgrid[0:1400, 0:4700]
+    Image.fromarray(np.stack([xx % 256, yy % 256, (xx + yy) // 16 % 256], 2).astype(np.uint8)).save(root / "wide.jpg")
+    Project.create(root).close()
+    w = _open(qtbot, root)
+    src, item = w.session.image, w.canvas.tiled_image
+    assert started.wait(10) and not src.ready and src.preview_level == 3
+
+    def painted() -> bool:
+        w.canvas.viewport().repaint()
+        return bool(item.wanted) and not item.pending and all(k in item.cache for k in item.wanted)
+
+    w.canvas.actual_size()  # 1:1 asks for level 0: the draft's level 3 is shown scaled up meanwhile
+    qtbot.waitUntil(painted, timeout=15000)
+    assert item.cache and {key[0] for key in item.cache} <= {3, 4} and src.full_decodes == 0
+    release.set()
+    qtbot.waitUntil(lambda: src.ready, timeout=20000)
+    qtbot.waitUntil(painted, timeout=15000)
+    assert 0 in {key[0] for key in item.cache} and src.full_decodes == 1
+    w.close()
