@@ -10,6 +10,7 @@ import contextlib
 import contextvars
 import json
 import os
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -105,6 +106,33 @@ def save_image_atomic(path: str | os.PathLike, image, **save_kwargs) -> None:
     fmt = save_kwargs.pop("format", None) or _pil_format(path)
     with atomic_open(path, "wb") as f:
         image.save(f, format=fmt, **save_kwargs)
+
+
+def link_or_copy_atomic(src: str | os.PathLike, dst: str | os.PathLike) -> bool:
+    """Put ``src`` at ``dst`` as a hard link when both are on one file system, else as a copy;
+    either way atomically (through a temporary name and ``os.replace``) and told to the listeners
+    of :func:`recording_writes` like any atomic write. Returns True when it linked."""
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.parent / f".{dst.name}.{os.getpid()}.{threading.get_ident()}.link.tmp"
+    try:
+        os.link(src, tmp)
+    except OSError:  # another file system, no hard links there, or no permission: copy instead
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        with open(src, "rb") as fin, atomic_open(dst, "wb") as fout:
+            shutil.copyfileobj(fin, fout)
+        return False
+    try:
+        os.replace(tmp, dst)  # when dst already is a link to src, POSIX leaves both names in place
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    if not _deferred.get():
+        fsync_dir(dst.parent)
+    for listener in tuple(_write_listeners):
+        listener(os.path.abspath(dst))
+    return True
 
 
 def _pil_format(path: Path) -> str:

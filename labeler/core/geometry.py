@@ -381,3 +381,54 @@ def mask_shape_to_polygons(shape: Shape, min_iou: float = 0.99) -> list[Shape]:
 def polygon_shape_to_mask(shape: Shape, height: int, width: int) -> Shape:
     return shape.replace(kind=MASK, rle=rle_encode(shape_to_mask(shape, height, width)),
                          points=np.zeros((0, 2)), holes=())
+
+
+# ------------------------------------------------------------- one ring for formats without holes
+
+
+def polygon_parts(geom, min_area: float = 0.0) -> list[Polygon]:
+    """The polygons of any shapely geometry (collections flattened, lines and points dropped)."""
+    if isinstance(geom, Polygon):
+        return [] if geom.is_empty or geom.area <= min_area else [geom]
+    return [p for g in getattr(geom, "geoms", ()) for p in polygon_parts(g, min_area)]
+
+
+def _insert_on_ring(ring: np.ndarray, point: np.ndarray) -> tuple[np.ndarray, int]:
+    """``ring`` (open) with ``point``, which lies on one of its edges, inserted; and its index."""
+    a, b = ring, np.roll(ring, -1, axis=0)
+    d = b - a
+    t = np.clip(((point - a) * d).sum(1) / np.maximum((d * d).sum(1), 1e-300), 0, 1)
+    i = int(np.argmin(np.hypot(*(a + t[:, None] * d - point).T)))
+    return np.vstack([ring[:i + 1], point, ring[i + 1:]]), i + 1
+
+
+def bridged_ring(geom) -> np.ndarray:
+    """One ring for a (Multi)Polygon, for formats that fill each polygon as a single ring (YOLO):
+    holes and further parts are joined to the largest part's exterior by zero-width cuts. Each
+    cut joins the nearest points of a piece and of everything joined so far, taking first the
+    piece nearest to it, so no cut crosses a boundary or another cut. Exteriors run
+    counter-clockwise (x right, y up), holes the other way, so even-odd and non-zero fills agree."""
+    polys = [orient(p) for p in sorted(polygon_parts(geom), key=lambda p: -p.area)]
+    if not polys:
+        return np.zeros((0, 2))
+    ring = np.asarray(polys[0].exterior.coords)[:-1]
+    pieces = [np.asarray(r.coords)[:-1] for r in polys[0].interiors]
+    for p in polys[1:]:
+        pieces += [np.asarray(p.exterior.coords)[:-1]] + [np.asarray(r.coords)[:-1] for r in p.interiors]
+    lines = [shapely.LineString(np.vstack([pc, pc[:1]])) for pc in pieces]
+    dist = [ln.distance(shapely.LineString(np.vstack([ring, ring[:1]]))) for ln in lines]
+    left = set(range(len(pieces)))
+    while left:
+        k = min(left, key=lambda j: dist[j])
+        left.discard(k)
+        cut = shapely.shortest_line(lines[k], shapely.LineString(np.vstack([ring, ring[:1]])))
+        p, q = np.asarray(cut.coords[0]), np.asarray(cut.coords[1])
+        ring, i = _insert_on_ring(ring, q)
+        piece, j = _insert_on_ring(pieces[k], p)
+        ring = np.vstack([ring[:i + 1], piece[j:], piece[:j + 1], ring[i:]])
+        added = shapely.union_all([lines[k], cut])
+        for other in left:
+            dist[other] = min(dist[other], lines[other].distance(added))
+    keep = np.ones(len(ring), bool)
+    keep[1:] = np.any(ring[1:] != ring[:-1], axis=1)  # repeats where a cut has length zero
+    return ring[keep]

@@ -32,6 +32,7 @@ FORMATS: dict[str, str] = {
     "cityscapes": "labeler.formats.cityscapes",
     "mask-png": "labeler.formats.mask_png",
     "weak": "labeler.formats.weak_labels",
+    "yolo": "labeler.formats.yolo",
 }
 
 
