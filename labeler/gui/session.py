@@ -100,7 +100,7 @@ class LabelingSession(QObject):
         if not self.save_if_dirty(wait=False):
             return False
         self.saving.wait_for(self.keys[index])  # its file is read next: a write of it finishes first
-        if self.loader is None or self.document is None:  # the first image: nothing to keep live yet
+        if self.loader is None:  # with a loader, the first image too is read in its worker
             self._show_loaded(load_image(self.project, index, self.keys[index]))
         else:
             self.loader.request(index, self.keys[index])

@@ -53,6 +53,7 @@ def _open(qtbot, root) -> MainWindow:
     w = MainWindow(Project.open(root), autosave_s=3600, background_loading=True)
     qtbot.addWidget(w)
     activate(qtbot, w)
+    qtbot.waitUntil(lambda: w.session.document is not None, timeout=10000)  # read in the loader's worker
     return w
 
 
