@@ -1,8 +1,9 @@
 """YOLO segmentation (Ultralytics YOLOv8/11-seg ``segment`` datasets): import and export.
 
 ``OUT/data.yaml`` (``path``: OUT, absolute, as Ultralytics resolves it; ``train``/``val``/``test``
-image folders; ``names: {0: name}``), ``OUT/images/<split>/<file>`` (hard links where OUT shares
-the images' file system, else copies; ``link_images=False`` always copies) and
+image folders; ``names: {0: name}``), ``OUT/images/<split>/<file>`` (copies; ``link_images=True`` hard-links
+them where OUT shares the images' file system, which is faster but shares the file: a tool that
+edits an exported image in place would change the project's image too) and
 ``OUT/labels/<split>/<stem>.txt``: one object a line, ``class x1 y1 x2 y2 ...``.
 
 Export: one line per object (an area shape; shapes of one class sharing an ``instance_id`` are one
@@ -123,10 +124,10 @@ def _split_folders(project: Project, keys: list[str]) -> dict[str, str]:
 
 
 def export_dataset(project: Project, out, ctx: JobContext | None = None, split: str | None = None, *,
-                   link_images: bool = True, min_iou: float = 0.99, **options) -> None:
+                   link_images: bool = False, min_iou: float = 0.99, **options) -> None:
     """Write the project (or one split) as a YOLO segmentation dataset under ``out``.
 
-    ``link_images``: hard-link images where possible (False: always copy). ``min_iou``: the
+    ``link_images``: hard-link images where possible instead of copying them. ``min_iou``: the
     fidelity asked of the mask vectoriser."""
     ctx = ctx or JobContext()
     if options:

@@ -117,7 +117,7 @@ def test_round_trip_keeps_classes_shapes_and_holes(project, tmp_path):
 
 def test_data_yaml_layout_links_and_empty_label_files(project, tmp_path):
     out = tmp_path / "out"
-    export_project("yolo", project, out, JobContext())
+    export_project("yolo", project, out, JobContext(), link_images=True)
     data = yaml.safe_load((out / "data.yaml").read_text())
     assert data == {"path": str(out.resolve()), "train": "images/train", "val": "images/val",
                     "names": {0: "cat", 1: "dog"}}  # background and void get no index
@@ -130,7 +130,7 @@ def test_data_yaml_layout_links_and_empty_label_files(project, tmp_path):
     assert os.path.samefile(out / "images/train/a.png", project.image_path("images/a.png"))  # hard link
 
     copied = tmp_path / "copied"
-    export_project("yolo", project, copied, JobContext(), link_images=False)
+    export_project("yolo", project, copied, JobContext())  # the default copies
     assert not os.path.samefile(copied / "images/val/c.jpg", project.image_path("images/c.jpg"))
     assert (copied / "images/val/c.jpg").read_bytes() == project.image_path("images/c.jpg").read_bytes()
 
