@@ -56,7 +56,7 @@ VERSION = 1
 #: full-resolution 512-pixel tiles); this one and coarser come from the cache
 TIFF_FIRST_CACHED_LEVEL = 3
 STRIP_BYTES = 16 * 1024 * 1024  # rows copied or reduced per step: about this many source bytes
-_BANDS = {"1": 1, "L": 1, "P": 3, "RGB": 3, "RGBA": 4, "LA": 2, "I;16": 2, "I": 4, "F": 4, "CMYK": 4, "YCbCr": 3}
+_BANDS = {"1": 1, "L": 1, "P": 1, "RGB": 3, "RGBA": 4, "LA": 2, "I;16": 2, "I": 4, "F": 4, "CMYK": 4, "YCbCr": 3}
 
 
 def project_cache_root(project_root: str | Path) -> Path:
@@ -160,8 +160,9 @@ def pixel_limit_lifted() -> Iterator[None]:
 def build_pyramid(source: "TileSource", cache_root: str | Path, ctx: JobContext | None = None) -> Pyramid:
     """Build (or find) the cache of ``source``'s file under ``cache_root``; returns it opened.
 
-    Raises :class:`ImageReadError` (naming the file) when it does not decode or memory is short,
-    and :class:`~labeler.core.jobs.Cancelled` when ``ctx`` is cancelled (nothing is left behind)."""
+    Raises :class:`ImageReadError` (naming the file) when it does not decode, or memory or disk
+    space is short, or the folder cannot be written; :class:`~labeler.core.jobs.Cancelled` when
+    ``ctx`` is cancelled. Either way nothing is left behind."""
     ctx = ctx or JobContext()
     root = Path(cache_root)
     key = cache_key(source.path, root)
@@ -169,26 +170,57 @@ def build_pyramid(source: "TileSource", cache_root: str | Path, ctx: JobContext 
     found = Pyramid.open(final, source.size)
     if found is not None:
         return found
-    root.mkdir(parents=True, exist_ok=True)
-    for old in root.glob(f"{key}.partial-*"):  # an earlier build that was killed half-way
-        shutil.rmtree(old, ignore_errors=True)
-    partial = Path(tempfile.mkdtemp(prefix=f"{key}.partial-", dir=root))
+    first = min(TIFF_FIRST_CACHED_LEVEL if source.tiff is not None else 0, source.levels - 1)
+    shapes = {k: source.level_size(k)[::-1] for k in range(first, source.levels)}
+    partial = None
     try:
-        first = TIFF_FIRST_CACHED_LEVEL if source.tiff is not None else 0
-        first = min(first, source.levels - 1)
-        shapes = {k: source.level_size(k)[::-1] for k in range(first, source.levels)}
-        steps = [(k, y0, min(h, y0 + _strip_rows(k, w, first))) for k, (h, w) in shapes.items()
-                 for y0 in range(0, h, _strip_rows(k, w, first))]
-        maps = {k: open_memmap(partial / f"level_{k}.npy", mode="w+", dtype=np.uint8, shape=(h, w, 3))
-                for k, (h, w) in shapes.items()}
-        if source.tiff is None:
-            steps.insert(0, (-1, 0, 0))  # the one full decode
-        decoded = None
+        root.mkdir(parents=True, exist_ok=True)
+        need = sum(h * w * 3 for h, w in shapes.values())
+        free = shutil.disk_usage(root).free
+        if need > free:
+            raise ImageReadError(source.path, f"its pyramid cache needs {need / 2**30:.1f} GiB on disk and "
+                                              f"{root} has {free / 2**30:.1f} GiB free")
+        for old in root.glob(f"{key}.partial-*"):  # an earlier build that was killed half-way
+            shutil.rmtree(old, ignore_errors=True)
+        partial = Path(tempfile.mkdtemp(prefix=f"{key}.partial-", dir=root))
+        _fill_levels(source, partial, first, shapes, ctx)
+        write_json_atomic(partial / MANIFEST, {
+            "version": VERSION, "source": str(source.path), "size": list(source.size), "first": first,
+            "levels": {str(k): list(hw) for k, hw in shapes.items()}})
+        if final.exists():  # incomplete or stale: it was not opened above
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            os.rename(partial, final)
+        except OSError:  # another process finished the same cache first
+            shutil.rmtree(partial, ignore_errors=True)
+        partial = None
+    except OSError as e:
+        raise ImageReadError(source.path, f"cannot write its pyramid cache under {root}: {e}") from None
+    finally:
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
+    pyramid = Pyramid.open(final, source.size)
+    if pyramid is None:
+        raise ImageReadError(source.path, f"the pyramid cache written to {final} cannot be read back")
+    return pyramid
+
+
+def _fill_levels(source: "TileSource", folder: Path, first: int, shapes: dict, ctx: JobContext) -> None:
+    """Write ``level_<k>.npy`` for every level of ``shapes`` into ``folder``, a strip per step."""
+    steps = [(k, y0, min(h, y0 + _strip_rows(k, w, first))) for k, (h, w) in shapes.items()
+             for y0 in range(0, h, _strip_rows(k, w, first))]
+    if source.tiff is None:
+        steps.insert(0, (-1, 0, 0))  # the one full decode
+    maps = {k: open_memmap(folder / f"level_{k}.npy", mode="w+", dtype=np.uint8, shape=(h, w, 3))
+            for k, (h, w) in shapes.items()}
+    decoded = None
+    try:
         for k, y0, y1 in ctx.track(steps, len(steps), f"building the pyramid of {source.path.name}"):
-            w = shapes[k][1] if k >= 0 else 0
             if k < 0:
                 decoded = _decode_whole(source)
-            elif decoded is not None and k == 0:
+                continue
+            w = shapes[k][1]
+            if decoded is not None and k == 0:
                 strip = decoded.crop((0, y0, w, y1))
                 maps[0][y0:y1] = np.asarray(strip if strip.mode == "RGB" else strip.convert("RGB"))
                 if y1 == shapes[0][0]:
@@ -201,23 +233,10 @@ def build_pyramid(source: "TileSource", cache_root: str | Path, ctx: JobContext 
                 maps[k][y0:y1] = box_reduce(maps[k - 1][y0 * 2:min(fh, y1 * 2), :fw], 2)
         for mm in maps.values():
             mm.flush()
-        del maps
-        write_json_atomic(partial / MANIFEST, {
-            "version": VERSION, "source": str(source.path), "size": list(source.size), "first": first,
-            "levels": {str(k): list(hw) for k, hw in shapes.items()}})
-        if final.exists():  # incomplete or stale: it was not opened above
-            shutil.rmtree(final, ignore_errors=True)
-        try:
-            os.rename(partial, final)
-        except OSError:  # another process finished the same cache first
-            shutil.rmtree(partial, ignore_errors=True)
-        pyramid = Pyramid.open(final, source.size)
-        if pyramid is None:
-            raise ImageReadError(source.path, f"the pyramid cache written to {final} cannot be read back")
-        return pyramid
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    finally:
+        if decoded is not None:
+            decoded.close()
+        maps.clear()
 
 
 def _strip_rows(level: int, width: int, first: int) -> int:

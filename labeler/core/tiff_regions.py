@@ -37,6 +37,7 @@ from .errors import ImageReadError
 SEGMENT_CACHE_BYTES = 96 * 1024 * 1024
 #: output rows per band when a level is reduced from a finer one (times the reduction factor)
 BAND_SOURCE_ROWS = 256
+MAX_PAGES_SCANNED = 64
 
 
 @dataclass
@@ -82,7 +83,8 @@ class TiffRegions:
         try:
             with tifffile.TiffFile(self.path) as tif:
                 levels = [lvl.keyframe for lvl in tif.series[0].levels]
-                reduced = [p for p in tif.pages[1:] if getattr(p, "is_reduced", False)]
+                # reduced-resolution pages beside the first (not a whole stack of planes or frames)
+                reduced = [p for p in tif.pages[1:MAX_PAGES_SCANNED] if getattr(p, "is_reduced", False)]
                 base = levels[0]
                 self.width, self.height = int(base.imagewidth), int(base.imagelength)
                 self.photometric = int(base.photometric)

@@ -202,3 +202,19 @@ def test_huge_jpeg_shows_its_draft_levels_before_the_cache_exists(tmp_path, monk
     src.attach_pyramid(src.build_pyramid())
     assert src.full_decodes == 1 and src.preview_level == 0
     assert np.abs(src.read_tile(0, 1, 1).astype(int) - smooth[TILE:2 * TILE, TILE:2 * TILE]).mean() < 4
+
+
+def test_short_disk_or_unwritable_folder_is_a_clear_error(project, monkeypatch):
+    root, path, _ = project
+    usage = pyramid_cache.shutil.disk_usage(root)
+    monkeypatch.setattr(pyramid_cache.shutil, "disk_usage", lambda p: usage._replace(free=1000))
+    with pytest.raises(ImageReadError, match=r"scan\.png.*GiB on disk"):
+        TileSource(path).build_pyramid()
+    monkeypatch.undo()
+    blocker = root / "not_a_folder"
+    blocker.write_text("x")
+    monkeypatch.setattr(tiles, "MAX_FULL_DECODE_PIXELS", 1_000_000)
+    src = TileSource(path, cache_root=blocker / "pyramids")
+    with pytest.raises(ImageReadError, match=r"scan\.png.*cannot write its pyramid cache"):
+        src.build_pyramid()
+    assert list((root / ".labeler" / "pyramids").iterdir()) == []  # nothing half-built left

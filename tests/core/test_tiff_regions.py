@@ -176,3 +176,16 @@ def test_huge_tiff_without_pyramid_asks_for_a_cache(big, monkeypatch):
     assert src.needs_pyramid and not src.ready
     monkeypatch.setattr(tiles, "TILED_ABOVE_PIXELS", 40_000_000)
     assert not TileSource(path).needs_pyramid  # 30 MP is not huge: coarse levels are cheap enough
+
+
+def test_reduced_pages_beside_the_first_serve_coarser_levels(tmp_path):
+    truth = _pattern(900, 1500, seed=4)
+    half = np.asarray(Image.fromarray(truth).reduce(2))
+    path = tmp_path / "cog.tif"
+    with tifffile.TiffWriter(path) as tw:  # as COG and many scanners write them: top-level pages
+        tw.write(truth, tile=(T, T), compression="zlib")
+        tw.write(half, tile=(T, T), compression="zlib", subfiletype=1)
+    tif = TiffRegions(path)
+    assert tif.pyramid_levels == [0, 1]
+    assert np.array_equal(tif.read_region(1, 0, 0, 750, 450), half)
+    assert {page for page, _ in tif.decode_counts} == {1}

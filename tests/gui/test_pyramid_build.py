@@ -70,7 +70,7 @@ def test_huge_png_shows_a_placeholder_then_its_tiles_after_the_build(qtbot, huge
     src, item = w.session.image, w.canvas.tiled_image
     assert isinstance(src, TileSource) and item.source is src and not src.ready
     assert w.pyramid_build.running and "building its pyramid" in w.statusBar().currentMessage()
-    assert started.wait(10) and threads[0] != threading.get_ident()  # decoding in a worker thread
+    assert started.wait(30) and threads[0] != threading.get_ident()  # decoding in a worker thread
 
     # while the worker is held, the window answers: it paints the placeholder and reads no tile
     for _ in range(5):
@@ -104,7 +104,7 @@ def test_leaving_the_image_cancels_its_build_and_coming_back_builds_it(qtbot, hu
     release, started, threads = held_build
     w = _open(qtbot, root)
     first = w.session.image
-    assert started.wait(10)
+    assert started.wait(30)
     w.go_relative(1)
     qtbot.waitUntil(lambda: w.session.key == "b_small.png", timeout=10000)
     assert not w.pyramid_build.running
@@ -143,7 +143,7 @@ def test_huge_jpeg_shows_its_coarse_draft_while_the_cache_builds(qtbot, tmp_path
     Project.create(root).close()
     w = _open(qtbot, root)
     src, item = w.session.image, w.canvas.tiled_image
-    assert started.wait(10) and not src.ready and src.preview_level == 3
+    assert started.wait(30) and not src.ready and src.preview_level == 3
 
     def painted() -> bool:
         w.canvas.viewport().repaint()
