@@ -91,7 +91,11 @@ class TiffRegions:
                 self.colormap = None if base.colormap is None else np.asarray(base.colormap)
                 self.dtype = np.dtype(base.dtype)
                 self.compression = base.compression
-                pages = [self._page(i, p) for i, p in enumerate(_unique(levels + reduced))]
+                alike = [p for p in _unique(levels + reduced)  # pixels of the same kind as the first
+                         if (p.dtype, p.photometric, p.samplesperpixel) == (base.dtype, base.photometric,
+                                                                            base.samplesperpixel)
+                         and (p is base or _has_codec(p.compression))]
+                pages = [self._page(i, p) for i, p in enumerate(alike)]
         except FileNotFoundError:
             raise ImageReadError(self.path, "image file not found") from None
         except ImageReadError:
@@ -273,18 +277,24 @@ def _unique(pages: list) -> list:
     return out
 
 
-def _check_codec(path: Path, compression) -> None:
-    """A clear error now, not a broken tile later, when this compression has no decoder here."""
+def _has_codec(compression) -> bool:
     import tifffile
 
     if int(compression) == 1:
-        return
+        return True
     try:
         tifffile.TIFF.DECOMPRESSORS[compression]
-    except (KeyError, ValueError, ImportError) as e:
+    except (KeyError, ValueError, ImportError):
+        return False
+    return True
+
+
+def _check_codec(path: Path, compression) -> None:
+    """A clear error now, not a broken tile later, when this compression has no decoder here."""
+    if not _has_codec(compression):
         name = getattr(compression, "name", str(compression))
-        raise ImageReadError(path, f"cannot decode its {name} compression here ({e}); "
-                                   "install imagecodecs or convert the file to deflate") from None
+        raise ImageReadError(path, f"cannot decode its {name} compression here; "
+                                   "install imagecodecs or convert the file to deflate")
 
 
 def is_tiff(path: str | Path) -> bool:
