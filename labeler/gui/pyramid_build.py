@@ -46,8 +46,9 @@ class PyramidBuildController(QObject):
 
     def _on_image_opened(self, key: str) -> None:
         image = self.session.image if self.session is not None else None
-        if image is self.source and self.job is not None:
-            return  # the same image again (reload): its build goes on
+        if self.job is not None and isinstance(image, TileSource) and image.path == self.source.path:
+            self.source = image  # the same file again (reload): its build goes on, for this source
+            return
         self.cancel()
         if not isinstance(image, TileSource) or not image.needs_pyramid:
             return

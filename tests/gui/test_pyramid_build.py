@@ -157,3 +157,18 @@ def test_huge_jpeg_shows_its_coarse_draft_while_the_cache_builds(qtbot, tmp_path
     qtbot.waitUntil(painted, timeout=15000)
     assert 0 in {key[0] for key in item.cache} and src.full_decodes == 1
     w.close()
+
+
+def test_reloading_the_image_keeps_its_build_going(qtbot, huge_png_project, held_build):
+    root, truth = huge_png_project
+    release, started, threads = held_build
+    w = _open(qtbot, root)
+    assert started.wait(30)
+    w.session.reload()  # a job rewrote the annotation: a new source for the same file
+    src = w.session.image
+    assert w.pyramid_build.running and w.pyramid_build.source is src
+    release.set()
+    qtbot.waitUntil(lambda: src.ready, timeout=20000)
+    assert len(threads) == 1 and w.canvas.tiled_image.source is src
+    assert np.array_equal(src.read_region(0, 2590, 1890, 2600, 1900), truth[1890:, 2590:])
+    w.close()
