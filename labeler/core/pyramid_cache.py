@@ -9,7 +9,7 @@ Where: ``PROJECT/.labeler/pyramids/<key>/`` (:func:`project_cache_root`); outsid
 caller chooses, :func:`user_cache_root` (``$XDG_CACHE_HOME/labeler/pyramids``) being the usual
 choice. ``<key>`` is the file's stem and a hash of its path relative to the project (absolute
 outside it), its size and its mtime: an edited or moved image gets a new cache, and the old
-folder is simply never read again.
+folder is removed when the new one is built.
 
 What: one uncompressed ``level_<k>.npy`` per level (``numpy.lib.format.open_memmap``, RGB uint8,
 level ``k`` = the image scaled by ``1 / 2**k``) and ``pyramid.json`` naming the source and the
@@ -185,7 +185,7 @@ def build_pyramid(source: "TileSource", cache_root: str | Path, ctx: JobContext 
         partial = Path(tempfile.mkdtemp(prefix=f"{key}.partial-", dir=root))
         _fill_levels(source, partial, first, shapes, ctx)
         write_json_atomic(partial / MANIFEST, {
-            "version": VERSION, "source": str(source.path), "size": list(source.size), "first": first,
+            "version": VERSION, "source": str(source.path.resolve()), "size": list(source.size), "first": first,
             "levels": {str(k): list(hw) for k, hw in shapes.items()}})
         if final.exists():  # incomplete or stale: it was not opened above
             shutil.rmtree(final, ignore_errors=True)
@@ -194,6 +194,7 @@ def build_pyramid(source: "TileSource", cache_root: str | Path, ctx: JobContext 
         except OSError:  # another process finished the same cache first
             shutil.rmtree(partial, ignore_errors=True)
         partial = None
+        _remove_older_versions(root, final, source.path)
     except OSError as e:
         raise ImageReadError(source.path, f"cannot write its pyramid cache under {root}: {e}") from None
     finally:
@@ -203,6 +204,19 @@ def build_pyramid(source: "TileSource", cache_root: str | Path, ctx: JobContext 
     if pyramid is None:
         raise ImageReadError(source.path, f"the pyramid cache written to {final} cannot be read back")
     return pyramid
+
+
+def _remove_older_versions(root: Path, keep: Path, path: Path) -> None:
+    """Caches of earlier versions of the same file (another size or mtime): never read again."""
+    for folder in root.glob(f"{keep.name.rsplit('-', 1)[0]}-*"):
+        if folder == keep or ".partial-" in folder.name:
+            continue
+        try:
+            source = json.loads((folder / MANIFEST).read_text("utf-8")).get("source")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if source == str(path.resolve()):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _fill_levels(source: "TileSource", folder: Path, first: int, shapes: dict, ctx: JobContext) -> None:

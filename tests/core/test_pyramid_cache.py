@@ -95,10 +95,13 @@ def test_half_written_or_damaged_cache_is_ignored_and_rebuilt(project):
 
 def test_editing_the_image_gives_it_a_new_cache(project):
     root, path, _ = project
-    TileSource(path).build_pyramid()
     st = path.stat()
+    old = TileSource(path).build_pyramid().folder
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
-    assert TileSource(path).needs_pyramid
+    src = TileSource(path)
+    assert src.needs_pyramid
+    new = src.build_pyramid().folder
+    assert new != old and new.exists() and not old.exists()  # the old version's cache is gone
 
 
 def test_cancelled_build_leaves_nothing(project):
