@@ -132,6 +132,12 @@ class TiffRegions:
                      planes, planes * contig)
 
     @property
+    def segment_bytes(self) -> int:
+        """Decoded bytes of one strip or tile of the full-resolution page."""
+        page = self.stored[0]
+        return page.seg_w * page.seg_h * page.samples * self.dtype.itemsize
+
+    @property
     def pyramid_levels(self) -> list[int]:
         """The levels the file stores (0 and any reduced-resolution pages that fit a level)."""
         return sorted(self.stored)

@@ -11,7 +11,9 @@ How a region is read depends on how the file stores its pixels:
   pyramids) is read through tifffile by :class:`~labeler.core.tiff_regions.TiffRegions`: only the
   tiles or strips a region touches are decoded; stored pyramid pages serve coarser levels, other
   levels are box-reduced from finer ones in row bands. A huge TIFF without a stored pyramid gets
-  its coarse levels (``TIFF_FIRST_CACHED_LEVEL`` and up) from a pyramid cache (below).
+  its coarse levels (``TIFF_FIRST_CACHED_LEVEL`` and up) from a pyramid cache (below). A TIFF
+  stored as strips of over ``MAX_SEGMENT_BYTES`` (one strip for the whole image, say) has no
+  cheap region: it is read whole, as a PNG is.
 * **JPEG**: levels 1 to 3 come from Pillow's DCT-domain ``draft`` decode at 1/2, 1/4, 1/8 (memory
   ``W * H * 3 / 4**k``); coarser levels are reduced from level 3 with ``Image.reduce``. Level 0
   needs one full decode, done only when someone zooms in that far.
@@ -49,6 +51,8 @@ from .tiff_regions import TiffRegions, is_tiff
 TILE = 512
 #: images with more pixels than this are shown through tiles (Qt refuses images over 256 MB)
 TILED_ABOVE_PIXELS = 40_000_000
+#: a TIFF whose strips or tiles decode to more than this is read whole (as a PNG), not by region
+MAX_SEGMENT_BYTES = 64 * 1024 * 1024
 _RAW_MODES = {"RGB": 3, "L": 1, "RGBA": 4}
 
 
@@ -81,6 +85,8 @@ class TileSource:
         if self._strips is None and self.format == "TIFF":
             self.tiff = TiffRegions(self.path)
             self.size = (self.tiff.width, self.tiff.height)
+            if self.tiff.segment_bytes > MAX_SEGMENT_BYTES and self._mode:
+                self.tiff = None  # one huge strip: no region is cheap; read as a PNG is (Pillow, cache)
         w, h = self.size
         #: level count: the coarsest level fits in one tile
         self.levels = max(1, math.ceil(math.log2(max(w, h, 1) / TILE)) + 1)

@@ -189,3 +189,15 @@ def test_reduced_pages_beside_the_first_serve_coarser_levels(tmp_path):
     assert tif.pyramid_levels == [0, 1]
     assert np.array_equal(tif.read_region(1, 0, 0, 750, 450), half)
     assert {page for page, _ in tif.decode_counts} == {1}
+
+
+def test_a_tiff_stored_as_one_huge_strip_is_read_whole_like_a_png(tmp_path, monkeypatch):
+    truth = _pattern(700, 1100, seed=8)
+    path = tmp_path / "onestrip.tif"
+    tifffile.imwrite(path, truth, rowsperstrip=700, compression="zlib")  # the whole image is one strip
+    monkeypatch.setattr(tiles, "MAX_SEGMENT_BYTES", 1_000_000)
+    src = TileSource(path)
+    assert src.tiff is None  # a region read would decode everything each time: decoded once instead
+    assert np.array_equal(src.read_tile(0, 1, 0), truth[:512, 512:1024]) and src.full_decodes == 1
+    monkeypatch.setattr(tiles, "MAX_FULL_DECODE_PIXELS", 100_000)
+    assert TileSource(path, cache_root=tmp_path / "c").needs_pyramid  # too big for that: a cache
