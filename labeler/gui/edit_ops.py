@@ -1,5 +1,6 @@
 """Shape operations on the selection (copy, paste, duplicate, merge, subtract, mask <-> polygon),
-brush size and view options. Each document change is one undo step.
+brush size and view options. Each document change is one undo step. Merge, subtract and the
+conversions run in a worker when their input is large (background_edit.py says when).
 
 ``EditOpsController`` lives on the main window as ``window.edit_ops``; the rows of
 ``TOOL_ACTIONS`` (appended to the table in actions.py) name its methods (``"edit_ops.copy"``)
@@ -12,9 +13,9 @@ import numpy as np
 from PySide6.QtWidgets import QLabel, QSpinBox, QToolBar
 
 from ..core import geometry
-from ..core.errors import InvalidShapeError
 from ..core.shapes import CIRCLE, MASK, POLYGON, RECTANGLE, Shape, new_id
 from .action_spec import ActionSpec
+from .background_edit import BackgroundEdits
 
 PASTE_OFFSET = 10.0  # image pixels between a copy and its paste on the same image
 AREA = (POLYGON, RECTANGLE, CIRCLE, MASK)
@@ -58,6 +59,7 @@ class EditOpsController:
         self._copied_from: tuple[str | None, int] = (None, 0)  # (image key, pastes made since)
         self._cursor: tuple[float, float] | None = None
         self.canvas.cursor_moved.connect(self._on_cursor)
+        self.background = BackgroundEdits(self.canvas, self._say)  # large inputs: computed in a worker
         bar = QToolBar("Brush", window)
         bar.setObjectName("brush_toolbar")
         self.size_box = QSpinBox(bar)
@@ -163,15 +165,15 @@ class EditOpsController:
         return [old.id] + [s.id for s in new[1:]]
 
     def merge(self) -> None:
-        doc = self._doc()
         shapes = self._selected(AREA)
-        if doc is None or len(shapes) < 2:
+        if self._doc() is None or len(shapes) < 2:
             self._say("select two or more area shapes to merge")
             return
-        try:
-            merged = geometry.merge_shapes(shapes)
-        except InvalidShapeError as e:
-            return self._say(f"not merged: {e}")
+        self.background.run("merge", shapes, lambda: geometry.merge_shapes(shapes),
+                            lambda merged: self._apply_merge(shapes, merged))
+
+    def _apply_merge(self, shapes: list[Shape], merged: list[Shape]) -> None:
+        doc = self.canvas.document
         with doc.group("merge shapes"):
             for s in shapes[1:]:
                 doc.remove_shape(s.id)
@@ -179,42 +181,42 @@ class EditOpsController:
         self.canvas.select(ids)
 
     def subtract(self) -> None:
-        doc = self._doc()
         shapes = self._selected(AREA)
-        if doc is None or len(shapes) < 2:
+        if self._doc() is None or len(shapes) < 2:
             self._say("select the shape to cut first, then the shapes to cut away")
             return
-        try:
-            rest = geometry.subtract_shapes(shapes[0], shapes[1:])
-        except InvalidShapeError as e:
-            return self._say(f"not subtracted: {e}")
-        with doc.group("subtract shapes"):
-            ids = self._swap(shapes[0], rest, "subtract shapes")
+        self.background.run("subtract", shapes, lambda: geometry.subtract_shapes(shapes[0], shapes[1:]),
+                            lambda rest: self._apply_swaps([(shapes[0], rest)], "subtract shapes"))
+
+    def _apply_swaps(self, swaps: list[tuple[Shape, list[Shape]]], text: str) -> None:
+        """Each (old, new shapes) pair swapped in, all as one undo step; the new shapes selected."""
+        doc = self.canvas.document
+        ids = []
+        with doc.group(text):
+            for old, new in swaps:
+                ids += self._swap(old, new, text)
         self.canvas.select(ids)
 
     def mask_to_polygons(self) -> None:
-        doc = self._doc()
         masks = self._selected((MASK,))
-        if doc is None or not masks:
+        if self._doc() is None or not masks:
             self._say("select a mask to convert")
             return
-        ids = []
-        with doc.group("mask to polygons"):
-            for s in masks:
-                ids += self._swap(s, geometry.mask_shape_to_polygons(s, min_iou=0.99), "mask to polygons")
-        self.canvas.select(ids)
+        self.background.run(
+            "mask to polygons", masks,
+            lambda: [(s, geometry.mask_shape_to_polygons(s, min_iou=0.99)) for s in masks],
+            lambda swaps: self._apply_swaps(swaps, "mask to polygons"))
 
     def polygon_to_mask(self) -> None:
-        doc = self._doc()
         shapes = self._selected((POLYGON, RECTANGLE, CIRCLE))
-        if doc is None or not shapes:
+        if self._doc() is None or not shapes:
             self._say("select a polygon, rectangle or circle to convert")
             return
         w, h = self.canvas.image_size
-        with doc.group("polygon to mask"):
-            for s in shapes:
-                doc.replace_shape(s.id, geometry.polygon_shape_to_mask(s, h, w), "polygon to mask")
-        self.canvas.select([s.id for s in shapes])
+        self.background.run(
+            "polygon to mask", shapes,
+            lambda: [(s, [geometry.polygon_shape_to_mask(s, h, w)]) for s in shapes],
+            lambda swaps: self._apply_swaps(swaps, "polygon to mask"), makes_mask=True)
 
     # -- brush size and view options -------------------------------------------------------------
     def set_brush_size(self, size: int) -> None:

@@ -264,6 +264,7 @@ class MainWindow(QMainWindow):
             self.session.autosave_timer.start()
             event.ignore()
             return
+        self.edit_ops.background.shutdown()  # a merge or conversion still computing is dropped
         self.recovery.shutdown()  # the journal's last writes and removals finish first
         self.schema_edit.shutdown()  # a rename still rewriting saved files finishes
         self.assist.shutdown()  # stop the prefetch and propose threads: no callback comes after this

@@ -18,6 +18,10 @@ from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Si
 from ..core.annotation import ImageAnnotation
 
 
+def tr(text: str) -> str:
+    return QCoreApplication.translate("saving", text)
+
+
 @dataclass
 class SaveRequest:
     key: str
@@ -197,7 +201,7 @@ class SessionSaver:
             doc, point = req.token if req.token is not None else (None, None)
             if not r.ok:
                 self.failed[req.key] = req
-                s.message.emit(f"not saved: {req.key}: {r.error}")
+                s.message.emit(tr("not saved: {0}: {1}").format(req.key, r.error))
                 continue
             if req.key in self.failed and self.failed[req.key].ticket < req.ticket:
                 del self.failed[req.key]
@@ -219,7 +223,7 @@ class SessionSaver:
         from .recovery import apply_recovered
 
         apply_recovered(doc, req.snapshot)
-        self.session.message.emit(f"{key}: the edits that could not be saved are back (unsaved)")
+        self.session.message.emit(tr("{0}: the edits that could not be saved are back (unsaved)").format(key))
 
     def close(self) -> bool:
         """Write what is pending, trying failed writes of other images again; False if any fail."""
@@ -228,5 +232,5 @@ class SessionSaver:
                 self.queue.put(req.key, req.snapshot, req.token, req.auto)
         self.queue.flush()
         if self.failed:
-            self.session.message.emit(f"not saved: {', '.join(sorted(self.failed))}")
+            self.session.message.emit(tr("not saved: {0}").format(", ".join(sorted(self.failed))))
         return not self.failed

@@ -1150,4 +1150,58 @@ Shapes in this image change as one undo step; saved annotations of the other ima
         <translation>下载已取消；下次下载将继续</translation>
     </message>
 </context>
+<context>
+    <name>edit_ops</name>
+    <message>
+        <source>merge</source>
+        <translation>合并</translation>
+    </message>
+    <message>
+        <source>subtract</source>
+        <translation>相减</translation>
+    </message>
+    <message>
+        <source>mask to polygons</source>
+        <translation>掩码转多边形</translation>
+    </message>
+    <message>
+        <source>polygon to mask</source>
+        <translation>多边形转掩码</translation>
+    </message>
+    <message>
+        <source>{0} failed: {1}</source>
+        <translation>{0}失败：{1}</translation>
+    </message>
+    <message>
+        <source>{0}: wait, {1} is still being computed</source>
+        <translation>{0}：请稍候，{1}仍在计算</translation>
+    </message>
+    <message>
+        <source>{0}: computing in the background...</source>
+        <translation>{0}：正在后台计算...</translation>
+    </message>
+    <message>
+        <source>{0} discarded: the image changed while it was being computed</source>
+        <translation>{0}已丢弃：计算期间图像已更改</translation>
+    </message>
+    <message>
+        <source>{0} done</source>
+        <translation>{0}完成</translation>
+    </message>
+</context>
+<context>
+    <name>saving</name>
+    <message>
+        <source>not saved: {0}: {1}</source>
+        <translation>未保存：{0}：{1}</translation>
+    </message>
+    <message>
+        <source>{0}: the edits that could not be saved are back (unsaved)</source>
+        <translation>{0}：未能保存的编辑已恢复（未保存）</translation>
+    </message>
+    <message>
+        <source>not saved: {0}</source>
+        <translation>未保存：{0}</translation>
+    </message>
+</context>
 </TS>

@@ -233,6 +233,7 @@ def test_create_window_on_one_image_opens_its_folder_at_that_image(qtbot, tmp_pa
         Image.new("RGB", (40, 30), (10, 20, 30)).save(tmp_path / name)
     w = create_window(str(tmp_path / "b.png"), autosave_s=3600)
     qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.session.document is not None)  # the first image is read in a worker
     assert w.session.keys == ["a.png", "b.png", "c.png"] and w.session.key == "b.png"
     assert w.canvas.image_size == (40, 30)
     w.close()
