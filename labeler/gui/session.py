@@ -2,9 +2,10 @@
 
 Work is never dropped: leaving an image saves it, a timer autosaves, and an image whose file
 could not be read whole is opened read-only (its file is never overwritten with less).
-With ``background_loading`` (the application's choice) the next image is read in a worker
-(image_loader.py) and the one after it prefetched; file statuses come from a status index
-(core/status_index.py) instead of parsing every annotation on open.
+With ``background_loading`` (the application's choice) every image, the first one included, is
+read in a worker (image_loader.py) and the one after it prefetched; file statuses come from a
+status index (core/status_index.py) instead of parsing every annotation on open. Saves are
+written in a writer thread (save_queue.py): the document counts as saved once its write is done.
 """
 
 from __future__ import annotations
