@@ -171,3 +171,19 @@ def test_autosave_on_the_timer_writes_in_the_worker(qtbot, demo_root, writer):
     assert writer.threads and threading.get_ident() not in writer.threads
     assert same(on_disk(w), w.session.document.shapes)
     w.close()
+
+
+def test_switching_project_waits_for_the_pending_write(window, mouse, writer, qtbot, tmp_path):
+    from labeler.demo import ensure_demo_project
+
+    other = ensure_demo_project(tmp_path / "other")
+    key = window.session.key
+    old = window.project
+    draw_box(mouse, 70, 80)
+    shapes = list(window.session.document.shapes)
+    writer.hold()
+    mouse.key(K.Key_S, CTRL)
+    threading.Timer(0.3, writer.release.set).start()
+    assert window.open_path(str(other))  # the old session closes: its writes finish first
+    assert window.project.root != old.root
+    assert same(Project.open(old.root, read_only=True).load(key).shapes, shapes)
