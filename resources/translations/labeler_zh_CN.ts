@@ -508,6 +508,14 @@ Restore them?</source>
 <context>
     <name>dialogs</name>
     <message>
+        <source>write into a folder of other files (replaces files of the same name)</source>
+        <translation>写入包含其他文件的文件夹（替换同名文件）</translation>
+    </message>
+    <message>
+        <source>Needed for a folder that is not empty and holds no earlier export of this format. Nothing is deleted there; re-exporting into a folder of the same format removes only the files the earlier export wrote and this one did not.</source>
+        <translation>用于非空且不含此格式早先导出的文件夹。不会删除其中任何文件；重新导出到同一格式的文件夹时，只删除早先导出写入而本次未写入的文件。</translation>
+    </message>
+    <message>
         <source>(no source given)</source>
         <translation>（未指定来源）</translation>
     </message>
@@ -1202,6 +1210,25 @@ Shapes in this image change as one undo step; saved annotations of the other ima
     <message>
         <source>not saved: {0}</source>
         <translation>未保存：{0}</translation>
+    </message>
+</context>
+<context>
+    <name>pyramid</name>
+    <message>
+        <source>{0}: building its pyramid (once), the image appears when it is ready</source>
+        <translation>{0}：正在构建图像金字塔（仅一次），完成后显示图像</translation>
+    </message>
+    <message>
+        <source>{0}: building its pyramid, {1}%</source>
+        <translation>{0}：正在构建图像金字塔，{1}%</translation>
+    </message>
+    <message>
+        <source>{0}: pyramid ready</source>
+        <translation>{0}：图像金字塔已就绪</translation>
+    </message>
+    <message>
+        <source>cannot show the image: {0}</source>
+        <translation>无法显示图像：{0}</translation>
     </message>
 </context>
 </TS>
