@@ -284,9 +284,12 @@ class SamEngine:
         # one click is ambiguous (part or whole?): ask for three masks and rank them
         multimask = len(pos) == 1 and len(neg) == 0 and box is None and not prompts.foreground
         with self._lock:
-            masks, scores, logits = self._decode(self.predictor(), state, coords, labels, box, mask_input, multimask)
+            scores, logits, upsample = self._decode(self.predictor(), state, coords, labels, box, mask_input, multimask)
         order = np.argsort(-scores)
-        return [Proposal(mask=masks[i], score=float(scores[i]), engine=self.name, logits=logits[i]) for i in order]
+        # the best candidate's full-size mask now; the others' when first looked at (Tab)
+        return [Proposal(mask=upsample(logits[i]) if rank == 0 else partial(upsample, logits[i]),
+                         score=float(scores[i]), engine=self.name, logits=logits[i])
+                for rank, i in enumerate(order)]
 
 
     def _decode(self, predictor, state: SamState, coords, labels, box, mask_input, multimask: bool):
@@ -298,7 +301,8 @@ class SamEngine:
         products); and the masks come from the low-resolution logits through
         :func:`upsample_masks` (the same two bilinear resizes as ``Sam.postprocess_masks``, as
         matrices, evaluated only on the rows and columns a positive logit can reach) instead of
-        upsampling all of them to 1024 x 1024 and then to the image's size.
+        upsampling all of them to 1024 x 1024 and then to the image's size. Returns the scores,
+        the low-resolution logits and the function that makes a full-size mask from one of them.
         """
         import torch
 
@@ -322,8 +326,7 @@ class SamEngine:
             low = low[0].float().cpu().numpy()
             scores = iou[0].float().cpu().numpy()
         resize = _resize_matrices(low.shape[-2:], model.image_encoder.img_size, state.input_size, state.original_size)
-        masks = np.stack([upsample_masks(m, resize, model.mask_threshold) for m in low])
-        return masks, scores, low
+        return scores, low, partial(upsample_masks, resize=resize, threshold=model.mask_threshold)
 
 
 def _linear_resize(n_in: int, n_out: int) -> np.ndarray:

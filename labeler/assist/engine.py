@@ -121,7 +121,11 @@ class Prompts:
 
 @dataclass
 class Proposal:
-    """One candidate mask: boolean (H, W), a confidence ``score``, the engine's name."""
+    """One candidate mask: boolean (H, W), a confidence ``score``, the engine's name.
+
+    ``mask`` may be given as a function of no arguments that makes it: it is then made on first
+    use (an engine ranks several candidates and the user may never look past the first).
+    """
 
     mask: np.ndarray
     score: float
@@ -129,9 +133,26 @@ class Proposal:
     logits: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.mask = np.asarray(self.mask, dtype=bool)
-        if self.mask.ndim != 2:
-            raise ValueError(f"a proposal mask must be 2-D, got shape {self.mask.shape}")
+        if callable(self.mask):
+            self._make_mask = self.mask
+            del self.mask  # made by __getattr__ when first read
+        else:
+            self.mask = _checked_mask(self.mask)
+
+    def __getattr__(self, name: str):
+        make = self.__dict__.get("_make_mask")
+        if name != "mask" or make is None:
+            raise AttributeError(name)
+        self.mask = _checked_mask(make())
+        del self._make_mask
+        return self.mask
+
+
+def _checked_mask(mask) -> np.ndarray:
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 2:
+        raise ValueError(f"a proposal mask must be 2-D, got shape {mask.shape}")
+    return mask
 
 
 @runtime_checkable

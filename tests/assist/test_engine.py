@@ -117,3 +117,20 @@ def test_prompts_from_shapes_refuses_what_it_cannot_use():
     assert prompts_from_shapes([rect]).box == (0, 0, 5, 5)
     with pytest.raises(ValueError, match="one box"):
         prompts_from_shapes([rect, rect.replace(id="other")])
+
+
+def test_a_proposal_mask_given_as_a_function_is_made_once_on_first_read():
+    calls = []
+
+    def make():
+        calls.append(1)
+        return np.eye(3)
+
+    p = Proposal(mask=make, score=0.5, engine="x")
+    assert not calls
+    assert p.mask.dtype == bool and p.mask.shape == (3, 3) and p.mask is p.mask
+    assert calls == [1]
+    with pytest.raises(ValueError, match="2-D"):
+        Proposal(mask=lambda: np.zeros(3), score=0.1, engine="x").mask
+    with pytest.raises(AttributeError):
+        p.not_a_field

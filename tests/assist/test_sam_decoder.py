@@ -112,3 +112,13 @@ def test_engine_keeps_the_image_part_for_the_latest_image_only(tmp_path):
     for p, q in zip(first, again):
         np.testing.assert_allclose(p.logits, q.logits, atol=1e-5)
         assert (p.mask == q.mask).all()
+
+
+def test_only_the_best_candidate_is_upsampled_before_it_is_looked_at(tmp_path):
+    torch.save({"config": TINY, "state_dict": strong_sam(TINY).state_dict()}, tmp_path / "s.pth")
+    engine = SamEngine(tmp_path / "s.pth", device="cpu")
+    image, _, _ = scene("ellipse", seed=0)
+    best, second, third = engine.propose(engine.prepare(image), Prompts(positive=[(100, 75)]))
+    assert "mask" in vars(best) and "mask" not in vars(second) and "mask" not in vars(third)
+    assert second.mask.shape == best.mask.shape == image.shape[:2] and second.mask.dtype == bool
+    assert "mask" in vars(second) and second.mask is second.mask  # made once, then kept

@@ -10,18 +10,26 @@
 Random weights (``sam_model_registry["vit_b"](checkpoint=None)``, saved and read back through our
 weights-only loader) cost the same time as trained ones; ``$LABELER_SAM_CHECKPOINT`` (a path or a
 downloaded model name) uses a real checkpoint instead. The image is the first CamVid val frame
-(960 x 720) when the dataset is beside the project, else a synthetic scene of that size.
+(480 x 360 in the copy beside this project) when the dataset is there, else a synthetic 960 x 720 scene.
 
-Run: ``python -m tests.bench.bench_sam [CLICKS] [THREADS]`` (THREADS: torch's intra-op threads; on
-a busy machine one thread can be several times faster than an oversubscribed two).
+Run: ``python -m tests.bench.bench_sam [CLICKS] [THREADS] [WIDTH]`` (THREADS: torch's intra-op
+threads; on a busy machine one thread can be several times faster than an oversubscribed two;
+WIDTH: resize the image to this width first, to see how the full-size masks' cost grows).
 
-Measured (vit_b random weights, CamVid 480 x 360, 2 cores, load ~1.3, 40 clicks) after
-``SamEngine.propose`` got its own decode path (inference_mode, a cached dense positional
-encoding, masks upsampled with sparse resize matrices only where a positive logit reaches):
-one click -> 3 masks p50 / p95, engine vs bare ``SamPredictor.predict`` in the same run:
-1 thread 78.5 / 81.2 ms vs 92.1 / 95.2 ms; 2 threads 43.2 / 47.6 ms vs 46.2 / 48.3 ms.
-Refine (3 points + logits, 1 mask), 1 thread: 81.7 vs 85.1 ms. At 960 x 720 the upsampling of
-three masks alone takes ~4 ms against ~18 ms (1 thread) for ``Sam.postprocess_masks``.
+Measured (vit_b random weights, quiet 2-core machine, 40 clicks), one click -> 3 ranked masks,
+p50 / p95, engine vs bare ``SamPredictor.predict`` in the same run:
+
+* CamVid 480 x 360, 2 threads: **19.0 / 19.9 ms** vs 47.7 / 50.4 ms; refine (3 points + the
+  previous logits, 1 mask) 26.5 vs 47.8 ms; CPU time of a click 38.9 vs 95.3 ms.
+* the same, 1 thread: 30.2 vs 85.3 ms.
+* resized to 1920 x 1080, 2 threads: 23.4 / 24.8 ms vs 53.2 / 56.6 ms; refine 31.4 vs 50.2 ms.
+
+Before :mod:`labeler.assist.sam_decoder` (the decoder's own ``forward``; only the mask upsampling
+was ours) the engine took 43.2 ms at 480 x 360 on 2 threads. Where the time went: the decoder is
+about 1.3 GMAC a click as segment-anything runs it; ours runs about 0.8 GMAC (image-only
+projections once per image, projections moved onto the few prompt tokens, the transposed
+convolutions as matrix products), and PyTorch's CPU softmax over a last dimension of 7 (3.4 ms a
+call) is avoided. Only the best candidate is upsampled to full size before it is looked at.
 """
 
 from __future__ import annotations
@@ -89,6 +97,10 @@ def main(argv: list[str] | None = None) -> dict:
     if len(argv) > 1:
         torch.set_num_threads(int(argv[1]))
     image, image_name = bench_image()
+    if len(argv) > 2:
+        width = int(argv[2])
+        image = cv2.resize(image, (width, round(image.shape[0] * width / image.shape[1])))
+        image_name += f" resized to {width} wide"
     h, w = image.shape[:2]
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(prefix="bench_sam_") as tmp:
