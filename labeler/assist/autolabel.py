@@ -27,19 +27,18 @@ import numpy as np
 from ..core.annotation import ImageAnnotation
 from ..core.errors import LabelerError
 from ..core.jobs import JobContext
-from ..core.shapes import POINT, RECTANGLE, SCRIBBLE, Shape
+from ..core.shapes import POINT, PROPOSAL_FLAG, RECTANGLE, SCRIBBLE, Shape
 from .engine import BACKGROUND_SCRIBBLES, NEGATIVE_POINTS, Engine, check_prompts, prompts_from_shapes
 from .large_image import LargeImage, LargeImageAdapter, load_for_engine, to_shapes
 
-PROPOSAL_FLAG = "proposal"
 SOURCES = ("boxes", "points", "scribbles")
 #: what users type for an engine -> the engine's registered name
 ENGINE_ALIASES = {"superpixels": "superpixel", "slic": "superpixel"}
 
 
 def is_proposal(shape: Shape) -> bool:
-    """A shape an engine made that no one has accepted yet."""
-    return bool(shape.flags.get(PROPOSAL_FLAG))
+    """A shape an engine made that no one has accepted yet (:attr:`Shape.is_proposal`)."""
+    return shape.is_proposal
 
 
 def weak_kind_of(shape: Shape) -> str | None:

@@ -124,8 +124,11 @@ class Shape:
 
     @property
     def is_proposal(self) -> bool:
-        """A model proposal not (yet) accepted by a person."""
-        return self.source == "model" and self.flags.get(PROPOSAL_FLAG, True) is not False
+        """A shape an engine made that no person has accepted yet: flagged ``proposal: True``
+        (autolabel, SAM, GrabCut results) or a model pre-label (``source="model"``) whose flag is
+        not False. Accepting sets the flag to False."""
+        flag = self.flags.get(PROPOSAL_FLAG)
+        return flag is True or (self.source == "model" and flag is not False)
 
     @property
     def is_weak(self) -> bool:

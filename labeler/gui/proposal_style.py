@@ -22,7 +22,7 @@ DASH_PX = 4  # length of one dash of a proposal mask's border, in image pixels
 
 def awaiting_review(shape: Shape) -> bool:
     """True for a model pre-label not yet accepted and for any shape flagged as a proposal."""
-    return shape.is_proposal or shape.flags.get(PROPOSAL_FLAG) is True
+    return shape.is_proposal
 
 
 def accepted(shape: Shape) -> Shape:

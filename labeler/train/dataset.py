@@ -15,7 +15,8 @@ Target rules (what a pixel's label is):
   (higher z over lower z), then weak labels over them: a scribble is drawn as a stroke of its
   ``width`` (round ends), a point as a disc of ``point_radius`` pixels. Area shapes flagged ``weak`` (a box
   that only says "there is a car here") and lines are not pixel labels and are skipped.
-* Model proposals (``source == "model"``) are not labels until a person accepts them: they count
+* Proposals (``Shape.is_proposal``: model pre-labels, and autolabel / SAM / GrabCut results
+  flagged ``proposal``) are not labels until a person accepts them: they count
   only on images marked done/reviewed (the person looked at them and left them there), or once
   accepted (``Shape.is_proposal`` false: the window's "accept pre-labels" clears the flag).
 * Shapes of classes not in the label space are skipped and reported.

@@ -64,3 +64,15 @@ def test_bbox_of_circle_and_scribble():
     assert np.allclose(c.bbox(), (5, 5, 15, 15))
     s = Shape("scribble", "a", [[0, 0], [10, 0]], width=4)
     assert np.allclose(s.bbox(), (-2, -2, 12, 2))
+
+
+def test_what_counts_as_a_proposal():
+    def rect(**kw):
+        return Shape(kind="rectangle", label="car", points=[[0, 0], [4, 4]], **kw)
+
+    assert not rect().is_proposal  # drawn by hand
+    assert rect(source="model").is_proposal  # a pre-label, not yet accepted
+    assert not rect(source="model", flags={"proposal": False}).is_proposal  # accepted
+    assert rect(source="sam", flags={"proposal": True}).is_proposal  # autolabel / SAM result
+    assert not rect(source="sam", flags={"proposal": False}).is_proposal
+    assert not rect(source="sam").is_proposal  # accepted straight from the AI tool

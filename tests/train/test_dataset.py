@@ -73,6 +73,19 @@ def test_model_proposals_count_only_once_the_image_is_done():
     assert (target == 1).sum() == 16 and (target == 0).sum() == 20
 
 
+def test_autolabel_and_sam_proposals_are_not_labels_until_accepted():
+    sam = Shape(kind="rectangle", label="car", points=[[0, 0], [4, 4]], source="sam", score=0.9,
+                flags={"proposal": True})
+    ann = ImageAnnotation("x.png", 6, 6, [sam], status="in_progress")
+    assert sam.is_proposal
+    target, _ = target_for(ann, _space(background="bg"))
+    assert (target == IGN).all()  # unreviewed: no pixel is a label
+    ann.shapes = [sam.replace(flags={"proposal": False})]  # accepted in the window
+    assert not ann.shapes[0].is_proposal
+    target, _ = target_for(ann, _space(background="bg"))
+    assert (target == 1).sum() == 16
+
+
 def test_unknown_classes_and_weak_boxes_are_skipped():
     weak_box = _rect("car", 0, 0, 4, 4, weak=True)
     alien = _rect("ufo", 0, 0, 2, 2)
