@@ -241,9 +241,15 @@ def run_export(name: str, fmt, options: dict, project: Project, out, ctx, split:
                overwrite: bool = False) -> ExportTarget:
     """The format's exporter inside an :class:`ExportTarget` (refuses a folder of other files
     unless ``overwrite``, writes the manifest, clears an earlier export's leftovers); the CLI and
-    the Export dialog both run exports through here."""
+    the Export dialog both run exports through here. Proposals awaiting review are left out unless
+    the option ``include_proposals`` is true (:mod:`labeler.formats.reviewed`)."""
+    from ..formats.reviewed import report_left_out, view_for_export
+
+    options = dict(options)
+    view = view_for_export(project, bool(options.pop("include_proposals", False)))
     with ExportTarget(out, name, overwrite=overwrite, project=project, split=split, report=ctx.report) as target:
-        _call_format(fmt.export_dataset, f"export {name}", options, project, out, ctx, split=split)
+        _call_format(fmt.export_dataset, f"export {name}", options, view, out, ctx, split=split)
+    report_left_out(view, ctx.report)
     return target
 
 

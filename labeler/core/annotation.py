@@ -28,6 +28,8 @@ from .fileio import write_bytes_atomic
 from .shapes import LINESTRIP, MASK, SCRIBBLE, Shape
 
 STATUSES = ("new", "in_progress", "done", "reviewed")
+#: statuses of images a person has finished looking at: what is on them, proposals included, is kept
+LOOKED_AT_STATUSES = ("done", "reviewed")
 LABELME_VERSION = "5.5.0"
 
 _SHAPE_KEYS = {"label", "points", "group_id", "description", "shape_type", "flags", "mask", "labeler"}

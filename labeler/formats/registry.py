@@ -51,17 +51,23 @@ def can_export(name: str) -> bool:
 
 
 def export_project(name: str, project, out, ctx=None, split: str | None = None, *, overwrite: bool = False,
-                   **options):
+                   include_proposals: bool = False, **options):
     """Export ``project`` (or one split) as format ``name`` into the folder ``out``, with the
-    folder rules of :mod:`labeler.formats.export_target`."""
+    folder rules of :mod:`labeler.formats.export_target`. Proposals awaiting review on images not
+    marked done are left out (and counted in the report) unless ``include_proposals``: see
+    :mod:`labeler.formats.reviewed`."""
     from ..core.jobs import JobContext
     from .export_target import ExportTarget
+    from .reviewed import report_left_out, view_for_export
 
     if not can_export(name):
         raise FormatError(f"format {name!r} cannot export datasets")
     ctx = ctx or JobContext()
+    view = view_for_export(project, include_proposals)
     with ExportTarget(out, name, overwrite=overwrite, project=project, split=split, report=ctx.report):
-        return get_format(name).export_dataset(project, out, ctx, split=split, **options)
+        result = get_format(name).export_dataset(view, out, ctx, split=split, **options)
+    report_left_out(view, ctx.report)
+    return result
 
 
 def detect_format(path) -> str | None:

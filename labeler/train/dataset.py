@@ -37,13 +37,13 @@ import numpy as np
 import shapely
 
 from ..core import geometry
-from ..core.annotation import ImageAnnotation
+from ..core.annotation import LOOKED_AT_STATUSES, ImageAnnotation
 from ..core.errors import LabelerError, ProjectError
 from ..core.images import read_image
 from ..core.schema import Schema
 from ..core.shapes import LINE, LINESTRIP, POINT, SCRIBBLE, Shape
 
-DENSE_STATUSES = ("done", "reviewed")
+DENSE_STATUSES = LOOKED_AT_STATUSES
 #: radius in pixels of the disc a point label paints
 POINT_RADIUS = 3
 
