@@ -174,7 +174,10 @@ class SamEngine:
         self.encoder_runs = 0
         self._dense_pe = None  # (model, its dense positional encoding): the same for every click
         self._fast = None  # (model, FastMaskDecoder)
-        self._image_work = None  # (state, ImagePrecompute): the latest image's click-independent work
+        #: [(state, ImagePrecompute)], newest last: the decoder's click-independent work for the
+        #: last few images prepared (the one being labelled survives the prefetch of the next ones)
+        self._image_work: list = []
+        self.image_work_items = 4
         self._image_work_lock = threading.Lock()
 
     @property
@@ -231,11 +234,12 @@ class SamEngine:
         return self._fast[1], self._dense_pe[1]
 
     def _image_precompute(self, state: SamState):
-        """The decoder's image-only work for ``state``; kept for the latest image only."""
+        """The decoder's image-only work for ``state`` (about 10 MB; the last few images' kept)."""
         with self._image_work_lock:
-            work = self._image_work
-            if work is not None and work[0] is state:
-                return work[1]
+            for i, (known, pre) in enumerate(self._image_work):
+                if known is state:
+                    self._image_work.append(self._image_work.pop(i))  # most recently used last
+                    return pre
         predictor = self.predictor()
         with self._lock:
             decoder, dense_pe = self._decoder(predictor.model)
@@ -243,7 +247,8 @@ class SamEngine:
             return None
         pre = decoder.precompute(state.features.to(predictor.device), dense_pe)
         with self._image_work_lock:
-            self._image_work = (state, pre)
+            self._image_work = [w for w in self._image_work if w[0] is not state][-(self.image_work_items - 1):]
+            self._image_work.append((state, pre))
         return pre
 
     def _encode(self, image: np.ndarray) -> SamState:

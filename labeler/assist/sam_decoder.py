@@ -56,7 +56,7 @@ class ImagePrecompute:
 
     features: Any  # the image embedding it was made from (identity is checked)
     keys: Any  # (1, HW, C): image tokens + the "no mask" embedding
-    key_pe: Any  # (1, HW, C)
+    key_pe: Any  # (1, HW, C), shared by all images
     t2i_k: Any  # heads of the token-to-image keys
     t2i_v: Any  # heads of the token-to-image values
     i2t_q: Any  # (heads, d, HW): the image-to-token queries, projected
@@ -143,9 +143,16 @@ class FastMaskDecoder:
         self.decoder = sam.mask_decoder
         self.transformer = self.decoder.transformer
         self.fast = supports(self.decoder)
+        self._pe = None  # (image_pe, its tokens)
         if self.fast:
             up = self.decoder.output_upscaling
             self._upscaling = [_conv_transpose_2x2_weights(up[0]), _conv_transpose_2x2_weights(up[3])]
+
+    def _key_pe(self, image_pe):
+        """``image_pe`` as tokens (HW, C), made once per positional-encoding tensor."""
+        if self._pe is None or self._pe[0] is not image_pe:
+            self._pe = (image_pe, image_pe.flatten(2).transpose(1, 2).contiguous())
+        return self._pe[1]
 
     def precompute(self, features, image_pe) -> ImagePrecompute:
         """The first block's image-only projections for ``features`` (1, C, h, w)."""
@@ -154,7 +161,7 @@ class FastMaskDecoder:
         with torch.inference_mode():
             dense = self.sam.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
             keys = (features + dense).flatten(2).transpose(1, 2).contiguous()
-            key_pe = image_pe.flatten(2).transpose(1, 2).contiguous()
+            key_pe = self._key_pe(image_pe)
             layer = self.transformer.layers[0]
             k = keys + key_pe
             t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
@@ -174,7 +181,7 @@ class FastMaskDecoder:
         tokens = torch.cat([d.iou_token.weight, d.mask_tokens.weight, sparse[0]], dim=0)[None]
         if mask_given or pre is None or pre.features is not features:
             keys = (features + dense).flatten(2).transpose(1, 2).contiguous()
-            key_pe = image_pe.flatten(2).transpose(1, 2).contiguous()
+            key_pe = self._key_pe(image_pe)
             first = None
         else:
             keys, key_pe, first = pre.keys, pre.key_pe, pre

@@ -96,22 +96,32 @@ def test_another_decoder_structure_runs_through_its_own_forward():
         torch.testing.assert_close(g, w)
 
 
-def test_engine_keeps_the_image_part_for_the_latest_image_only(tmp_path):
+def test_engine_keeps_the_image_part_of_the_last_few_images(tmp_path):
     torch.manual_seed(0)
     torch.save({"config": TINY, "state_dict": strong_sam(TINY).state_dict()}, tmp_path / "s.pth")
     engine = SamEngine(tmp_path / "s.pth", device="cpu")
-    a, _, _ = scene("ellipse", seed=0)
-    b, _, _ = scene("rectangle", seed=1)
-    state_a = engine.prepare(a)
-    assert engine._image_work[0] is state_a  # made in prepare, i.e. in the caller's worker
+    engine.image_work_items = 2
+
+    def kept():
+        return [state for state, _ in engine._image_work]
+
+    images = [scene(shape, seed=i)[0] for i, shape in enumerate(["ellipse", "rectangle", "ellipse"])]
+    state_a = engine.prepare(images[0])
+    assert kept() == [state_a]  # made in prepare, i.e. in the caller's worker
     first = engine.propose(state_a, Prompts(positive=[(100, 75)]))
-    state_b = engine.prepare(b)
-    assert engine._image_work[0] is state_b
-    again = engine.propose(state_a, Prompts(positive=[(100, 75)]))  # an older image: recomputed, same answer
-    assert engine._image_work[0] is state_a
-    for p, q in zip(first, again):
+    state_b = engine.prepare(images[1])  # a prefetch of the next image: the current one stays
+    assert kept() == [state_a, state_b]
+    b_before = engine.propose(state_b, Prompts(positive=[(100, 75)]))
+    engine.propose(state_a, Prompts(positive=[(100, 75)]))
+    assert kept() == [state_b, state_a]  # used last
+    state_c = engine.prepare(images[2])
+    assert kept() == [state_a, state_c]  # the least recently used went
+    again = engine.propose(state_b, Prompts(positive=[(100, 75)]))  # dropped: recomputed, same answer
+    assert kept() == [state_c, state_b]
+    for p, q in zip(again, b_before):
         np.testing.assert_allclose(p.logits, q.logits, atol=1e-5)
         assert (p.mask == q.mask).all()
+    assert len(first) == 3
 
 
 def test_only_the_best_candidate_is_upsampled_before_it_is_looked_at(tmp_path):
