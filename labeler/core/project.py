@@ -23,6 +23,7 @@ from filelock import FileLock, Timeout
 
 from .annotation import ImageAnnotation, read_annotation, write_annotation
 from .errors import ProjectError, ProjectLockedError
+from .export_manifest import MANIFEST as EXPORT_MANIFEST, exported_files
 from .fileio import write_json_atomic
 from .images import IMAGE_EXTENSIONS, image_size
 from .schema import Schema
@@ -163,13 +164,18 @@ class Project:
         if not folder.is_dir():
             return
         ann_dir = (self.root / self.annotation_dir).resolve() if self.annotation_dir else None
+        exported: set[Path] = set()  # what an export in these folders wrote is not an image to label
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
             if ann_dir is not None and Path(dirpath).resolve() == ann_dir:
                 dirnames[:] = []
                 continue
+            if EXPORT_MANIFEST in filenames:
+                exported |= exported_files(dirpath)
             for fn in filenames:
                 if fn.lower().endswith(IMAGE_EXTENSIONS) and not fn.startswith("."):
+                    if exported and Path(os.path.normpath(Path(dirpath, fn).absolute())) in exported:
+                        continue
                     yield _posix_rel(Path(dirpath) / fn, self.root)
 
     def add_images(self, paths: Iterable[str | Path]) -> list[str]:
