@@ -124,6 +124,11 @@ class ImageLoader:
         if was_prefetch and self._prefetching == (result.index, result.key):
             self._prefetching = None
         if self.wanted == (result.index, result.key):
+            if result.stamps != _stamps(self.project, result.key):
+                # its files changed since they were read (a prefetch that ran while the image's
+                # save was still being written): read them again, never show the older state
+                self.pool.start(_LoadJob(self.bridge, self.project, result.index, result.key, False))
+                return
             self.wanted = None
             self.on_loaded(result)
         elif was_prefetch:

@@ -260,7 +260,9 @@ class MainWindow(QMainWindow):
     # -- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         if self.session is not None and not self.session.close():
-            self.show_message("not closed: the current image could not be saved")
+            keys = ", ".join(sorted(self.session.saving.failed)) or self.session.key or ""
+            self.show_message(QCoreApplication.translate("saving", "not closed: {0} could not be saved")
+                              .format(keys))
             self.session.autosave_timer.start()
             event.ignore()
             return

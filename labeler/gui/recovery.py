@@ -20,7 +20,8 @@ from urllib.parse import quote, unquote
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QMessageBox
 
-from ..core.annotation import ImageAnnotation, from_labelme_dict, shape_to_labelme, to_labelme_dict
+from ..core.annotation import (ImageAnnotation, from_labelme_dict, read_annotation, shape_to_labelme,
+                               to_labelme_dict)
 from ..core.document import Document
 from ..core.errors import LabelerError
 from ..core.fileio import write_bytes_atomic
@@ -81,19 +82,21 @@ class RecoveryJournal:
         self.path_for(key).unlink(missing_ok=True)
 
     def pending(self) -> list[str]:
-        """Keys whose recovery file is newer than their saved annotation (or that have none)."""
+        """Keys whose recovery file holds other shapes, tags or status than their saved annotation
+        (or that have none, or cannot be read: restoring reports it). Compared by content, not by
+        time: edits journaled while an older save was being written are older than that file."""
         if not self.folder.is_dir():
             return []
-        keys = []
-        for p in sorted(self.folder.glob("*.json")):
-            key = unquote(p.name[:-len(".json")])
-            saved = Path(self._annotation_path(key))
-            try:
-                if not saved.is_file() or p.stat().st_mtime_ns > saved.stat().st_mtime_ns:
-                    keys.append(key)
-            except OSError:
-                continue
-        return keys
+        return [key for key in (unquote(p.name[:-len(".json")]) for p in sorted(self.folder.glob("*.json")))
+                if self._differs_from_saved(key)]
+
+    def _differs_from_saved(self, key: str) -> bool:
+        try:
+            journaled = self.read(key)
+            saved, _problems = read_annotation(self._annotation_path(key), strict=False)
+        except (LabelerError, ValueError, KeyError, TypeError):
+            return True  # no saved file yet, or one of the two unreadable
+        return _content(journaled) != _content(saved)
 
     def read(self, key: str) -> ImageAnnotation:
         path = self.path_for(key)
@@ -103,6 +106,10 @@ class RecoveryJournal:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise LabelerError(f"{path}: unreadable recovery file: {e}") from None
         return ann
+
+
+def _content(ann: ImageAnnotation) -> tuple:
+    return [shape_to_labelme(s) for s in ann.shapes], ann.tags, ann.status
 
 
 class JournalWriter:

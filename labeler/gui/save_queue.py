@@ -80,6 +80,7 @@ class SaveQueue:
         self._lock = threading.Lock()
         self._queued: dict[str, SaveRequest] = {}
         self._in_flight: str | None = None
+        self._unreported: dict[str, int] = {}  # key -> its writes done but not yet reported
         self._running = False
         self._undelivered = 0  # drains whose results have not reached the GUI thread yet
         self._tickets = 0
@@ -103,7 +104,7 @@ class SaveQueue:
         with self._lock:
             if key is None:
                 return bool(self._queued) or self._running or self._undelivered > 0
-            return key in self._queued or self._in_flight == key
+            return key in self._queued or self._in_flight == key or key in self._unreported
 
     def _drain(self) -> list[SaveResult]:
         out = []
@@ -116,6 +117,9 @@ class SaveQueue:
                 key = next(iter(self._queued))
                 req = self._queued.pop(key)
                 self._in_flight = key
+                # until its result is delivered, the image counts as pending: a failure not yet
+                # reported must not be missed by someone about to read the file
+                self._unreported[key] = self._unreported.get(key, 0) + 1
             try:
                 self.write(req.key, req.snapshot)
             except Exception as e:  # reported on the GUI thread; the caller keeps the edits
@@ -127,6 +131,11 @@ class SaveQueue:
 
     def _deliver(self, results: list[SaveResult]) -> None:
         self._undelivered -= 1
+        with self._lock:
+            for r in results:
+                left = self._unreported.pop(r.request.key, 1) - 1
+                if left > 0:
+                    self._unreported[r.request.key] = left
         if results:
             self.on_written(results)
 
@@ -214,6 +223,11 @@ class SessionSaver:
             if req.auto:
                 s.message.emit(f"autosaved {req.key}")
         s.dirty_changed.emit(s.dirty)
+
+    def forget_failed(self, key: str) -> None:
+        """The image's document is as on disk (its failed edits were undone): a failed write of it
+        is neither tried again nor put back."""
+        self.failed.pop(key, None)
 
     def reapply_failed(self, key: str, doc) -> None:
         """Put the edits whose write failed back into a freshly opened document (one undo step)."""

@@ -188,7 +188,11 @@ class LabelingSession(QObject):
         ``wait``: the file is on disk when it returns (jobs that read it next ask for that);
         without, the write is only queued (leaving an image). With ``wait`` the writes of other
         images still queued finish too (a job reading the files comes next)."""
-        if not self.dirty or self.read_only_reason:  # read-only: the canvas refuses edits
+        # not dirty, yet a write of it on its way: it may hold edits undone since, so this follows it
+        unsaved = self.dirty or (self.key is not None and self.saving.pending(self.key))
+        if not unsaved or self.read_only_reason:  # read-only: the canvas refuses edits
+            if not self.dirty and self.key is not None:
+                self.saving.forget_failed(self.key)  # as on disk again (undone): never put back
             if wait:
                 self.saving.flush()
             return True
