@@ -7,6 +7,7 @@
     labeler split --project DIR --ratios train=0.8,val=0.2 [--seed N]
     labeler stats --project DIR
     labeler validate --project DIR
+    labeler pyramids --project DIR      build the pyramid caches of huge images ahead of time
 
 Subcommands come from the modules in :data:`COMMAND_MODULES`; each has ``register(subparsers)``
 (see :mod:`labeler.commands`). Exit codes: 0 success, 1 failure or problems found, 2 bad usage,
@@ -30,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "labeler.commands.assist",
     "labeler.commands.autolabel",
     "labeler.commands.sam",
+    "labeler.commands.pyramids",
 )
 
 #: The command `labeler PATH` (or plain `labeler`) stands for.

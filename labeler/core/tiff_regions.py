@@ -23,6 +23,7 @@ A segment that does not decode, a truncated file or an unsupported pixel type ra
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
@@ -157,6 +158,15 @@ class TiffRegions:
         finer = max(k for k in self.stored if k < level)
         return self.reduce_from(finer, level, x0, y0, x1, y1)
 
+    def cached_region(self, level: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray | None:
+        """``read_region`` of a stored level when every segment it needs is decoded in memory
+        already (the LRU); None otherwise. Reads and decodes nothing: cheap enough for the GUI
+        thread (the window's pixel readout)."""
+        lw, lh = self.level_size(level)
+        if level not in self.stored or not (0 <= x0 < x1 <= lw and 0 <= y0 < y1 <= lh):
+            return None
+        return self._read_page(self.stored[level], x0, y0, x1, y1, cached_only=True)
+
     def reduce_from(self, finer: int, level: int, x0: int, y0: int, x1: int, y1: int,
                     read: Callable[[int, int, int, int, int], np.ndarray] | None = None) -> np.ndarray:
         """A region of ``level`` box-reduced from level ``finer``, a band of rows at a time.
@@ -173,14 +183,19 @@ class TiffRegions:
             out[oy - y0:oy1 - y0] = box_reduce(src, f)
         return out
 
-    def _read_page(self, page: _Page, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    def _read_page(self, page: _Page, x0: int, y0: int, x1: int, y1: int,
+                   cached_only: bool = False) -> np.ndarray | None:
+        """``cached_only``: use only segments decoded already; None when one is missing."""
         # a stored reduced page may be a pixel smaller than the level: read what it has, pad the edge
         px1, py1 = min(x1, page.width), min(y1, page.height)
         raw = np.zeros((max(0, py1 - y0), max(0, px1 - x0), page.samples), self.dtype)
         if raw.size:
-            with open(self.path, "rb") as fh:
+            with contextlib.nullcontext() if cached_only else open(self.path, "rb") as fh:
                 for index in page.segments(x0, y0, px1, py1):
-                    seg, (plane, _, sy, sx, _) = self._segment(fh, page, index)
+                    got = self._segment(fh, page, index)
+                    if got is None:  # not decoded yet, and only decoded segments may be used
+                        return None
+                    seg, (plane, _, sy, sx, _) = got
                     if seg is None:
                         continue  # an empty segment stays zero
                     sh, sw = seg.shape[:2]
@@ -196,13 +211,16 @@ class TiffRegions:
         return rgb
 
     def _segment(self, fh, page: _Page, index: int):
-        """Segment ``index`` of ``page`` decoded: ``(array (h, w, samples) or None, position)``."""
+        """Segment ``index`` of ``page`` decoded: ``(array (h, w, samples) or None, position)``;
+        None when it is not in the LRU and ``fh`` is None (nothing may be read)."""
         key = (page.number, index)
         with self._lock:
             hit = self._segments.get(key)
             if hit is not None:
                 self._segments.move_to_end(key)
                 return hit
+        if fh is None:
+            return None
         offset, count = page.offsets[index], page.counts[index]
         data = None
         if offset and count:

@@ -25,7 +25,9 @@ How a region is read depends on how the file stores its pixels:
   must be built, :meth:`TileSource.build_pyramid` builds it (in a worker), and
   :meth:`TileSource.attach_pyramid` puts it to use. Until then reads at full size raise a clear
   error; the window builds the cache (``labeler.gui.pyramid_build``) and shows meanwhile a
-  placeholder, or for a JPEG its DCT-draft levels (``preview_level``: 3 and coarser).
+  placeholder, or for a JPEG its DCT-draft levels (``preview_level``: 3 and coarser), for a TIFF
+  its zoomed-in levels read from its own tiles (``readable_now``). ``labeler pyramids`` builds the
+  caches of a whole project ahead of time.
 
 Every read is meant to run in a worker thread; the counters (``full_decodes``, ``regions_read``,
 ``read_threads``) let tests prove what was decoded, and where.
@@ -133,9 +135,52 @@ class TileSource:
             return 0
         return 3 if self.format == "JPEG" and self.tiff is None and self.levels > 3 else None
 
+    def readable_now(self, level: int) -> bool:
+        """A tile of ``level`` can be read now, cheaply, without the missing pyramid cache: any
+        level once ready; meanwhile a JPEG's draft levels (``preview_level`` and coarser), and a
+        TIFF's levels within ``TIFF_FIRST_CACHED_LEVEL - 1`` halvings of a level it stores (level
+        0 always: a zoomed-in view is read from the file's own tiles while the cache builds)."""
+        if self.ready:
+            return True
+        if self.tiff is not None:
+            return level - max(k for k in self.tiff.stored if k <= level) < TIFF_FIRST_CACHED_LEVEL
+        floor = self.preview_level
+        return floor is not None and level >= floor
+
+    @property
+    def pixel_readable(self) -> bool:
+        """A full-resolution pixel can be read without decoding the whole image (a memory map, the
+        pyramid cache's level 0, a TIFF's segment, or a level 0 decoded already)."""
+        return (self._strips is not None or self.tiff is not None or 0 in self._levels
+                or (self._pyramid is not None and self._pyramid.has(0)))
+
+    def cached_pixel(self, x: int, y: int) -> tuple[int, int, int] | None:
+        """RGB of full-resolution pixel ``(x, y)`` if it is at hand without decoding anything
+        (memory-mapped pixels, a decoded level 0, a TIFF segment in memory); else None: read it
+        with ``read_region`` in a worker. Cheap enough for the GUI thread; not counted in
+        ``regions_read``. Raises IndexError off the image."""
+        w, h = self.size
+        if not (0 <= x < w and 0 <= y < h):
+            raise IndexError(f"pixel {x},{y} is outside {self.path} ({w} x {h})")
+        if self._strips is not None:
+            out = self._read_raw(0, x, y, x + 1, y + 1)
+        elif self._pyramid is not None and self._pyramid.has(0):
+            out = self._pyramid.read(0, x, y, x + 1, y + 1)
+        elif self.tiff is not None:
+            out = self.tiff.cached_region(0, x, y, x + 1, y + 1)
+        else:
+            decoded = self._levels.get(0)
+            out = None if decoded is None else decoded[y:y + 1, x:x + 1]
+        return None if out is None else tuple(int(v) for v in _to_rgb(out)[0, 0, :3])
+
     def build_pyramid(self, ctx: JobContext | None = None) -> Pyramid:
         """Build (or find) this file's pyramid cache; slow: run it in a worker. Does not attach it."""
         return build_pyramid(self, self.cache_root or user_cache_root(), ctx)
+
+    @property
+    def pyramid(self) -> Pyramid | None:
+        """The pyramid cache in use (found on opening, or attached), if any."""
+        return self._pyramid
 
     def attach_pyramid(self, pyramid: Pyramid) -> None:
         self._pyramid = pyramid

@@ -2,8 +2,9 @@
 
 A :class:`~labeler.core.tiles.TileSource` whose ``needs_pyramid`` is true (a PNG/JPEG/WebP over
 the full-decode limit, a huge TIFF without a stored pyramid) cannot show its coarse levels yet.
-The canvas paints a placeholder at once (``TiledImageItem`` draws nothing finer than the
-source's ``preview_level``: a JPEG's 1/8 DCT draft, else nothing) while this controller runs :meth:`TileSource.build_pyramid` in a
+The canvas paints a placeholder at once (``TiledImageItem`` draws only the levels the source's
+``readable_now`` allows: a JPEG's 1/8 DCT draft and coarser; a TIFF's own tiles when zoomed in,
+levels 0 to 2; else nothing) while this controller runs :meth:`TileSource.build_pyramid` in a
 :class:`~labeler.gui.job_thread.JobThread`, with its progress in the status bar. When the build
 succeeds the pyramid is attached on the GUI thread and the tiles are read as for any huge image.
 Leaving the image cancels its build (between strips); closing the window waits for it.
@@ -79,8 +80,12 @@ class PyramidBuildController(QObject):
         self.job, self.source = None, None
         source.attach_pyramid(pyramid)
         self.built.append(key)
+        item = self.window.canvas.tiled_image
         if self.session is not None and self.session.image is source:
-            self.window.canvas.tiled_image.set_source(source)  # now ready: tiles are read
+            if source.tiff is not None and item.source is source:
+                item.update()  # the TIFF's own tiles shown meanwhile stay; the coarse levels now read
+            else:
+                item.set_source(source)  # now ready: tiles are read (a JPEG's drafts dropped)
         self._say(_tr("{0}: pyramid ready").format(key))
 
     def _on_failed(self, text: str) -> None:

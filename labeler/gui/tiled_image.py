@@ -93,12 +93,14 @@ class TiledImageItem(QGraphicsItem):
         src = self.source
         if src is None:
             return
-        floor = src.preview_level  # the finest level it can show now: > 0 while its pyramid cache
-        if floor is None:  # is built (pyramid_build.py); None: nothing yet, a placeholder till then
+        # while its pyramid cache is built (pyramid_build.py) only some levels can be read: a JPEG's
+        # drafts (preview_level and coarser), a TIFF's own tiles when zoomed in; else a placeholder
+        scale = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        level = max(src.preview_level or 0, src.level_for_scale(scale))
+        if not src.readable_now(level):
+            self.wanted = set()  # reads queued for a zoom left behind are dropped
             painter.fillRect(option.exposedRect.intersected(self.boundingRect()), _PLACEHOLDER)
             return
-        scale = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
-        level = max(floor, src.level_for_scale(scale))
         self.painted_levels.append(level)
         del self.painted_levels[:-100]
         bounds = self.boundingRect()
@@ -110,7 +112,8 @@ class TiledImageItem(QGraphicsItem):
         else:
             self.wanted = set(keys)
         coarsest = (src.levels - 1, 0, 0)
-        if coarsest not in self.cache:  # one small tile to draw behind anything not read yet
+        if coarsest not in self.cache and src.readable_now(coarsest[0]):  # one small tile to draw
+            # behind anything not read yet (not while a TIFF's coarse levels wait for the cache)
             self.wanted.add(coarsest)
             self._request(coarsest)
         painter.save()

@@ -425,6 +425,10 @@
         <translation>RGB {0}, {1}, {2}</translation>
     </message>
     <message>
+        <source>RGB …</source>
+        <translation>RGB …（读取中）</translation>
+    </message>
+    <message>
         <source>class: {0}</source>
         <translation>类别：{0}</translation>
     </message>

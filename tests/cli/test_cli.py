@@ -455,17 +455,17 @@ def test_console_script_and_no_qt_for_data_commands(tmp_path):
         pytest.skip("the console script is not installed in this environment")
     res = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
-    for command in ("import", "export", "split", "stats", "validate", "demo"):
+    for command in ("import", "export", "split", "stats", "validate", "demo", "pyramids"):
         assert command in res.stdout
     _labelme_folder(tmp_path / "lm")
     code = ("import sys; from labeler.cli import main; "
-            "rcs = [main([c, '--project', sys.argv[1], '-q']) for c in ('stats', 'validate')]; "
+            "rcs = [main([c, '--project', sys.argv[1], '-q']) for c in ('stats', 'validate', 'pyramids')]; "
             "print('qt' if any(m.startswith('PySide6') for m in sys.modules) else 'no-qt', "
             "'torch' if 'torch' in sys.modules else 'no-torch', *rcs)")
     res = subprocess.run([sys.executable, "-c", code, str(tmp_path / "lm")], capture_output=True, text=True,
                          timeout=120, cwd=ROOT)
     # data commands start fast: neither Qt nor torch (seconds to import) is loaded for them
-    assert res.stdout.splitlines()[-1].split() == ["no-qt", "no-torch", "0", "0"], res.stdout + res.stderr
+    assert res.stdout.splitlines()[-1].split() == ["no-qt", "no-torch", "0", "0", "0"], res.stdout + res.stderr
     assert "images      3" in res.stdout
 
 
