@@ -205,6 +205,7 @@ class SessionSaver:
     def _on_written(self, results: list[SaveResult]) -> None:
         s = self.session
         self.last_results = results
+        newest = {r.request.key: r.request.ticket for r in results}
         for r in results:
             req = r.request
             doc, point = req.token if req.token is not None else (None, None)
@@ -219,7 +220,8 @@ class SessionSaver:
                 doc.mark_saved(point)
             if req.key == s.key:
                 s._on_changed()
-            s.saved.emit(req.key)
+            if req.ticket == newest[req.key] and not self.queue.pending(req.key):
+                s.saved.emit(req.key)  # the image's newest state is on disk (its journal can go)
             if req.auto:
                 s.message.emit(f"autosaved {req.key}")
         s.dirty_changed.emit(s.dirty)

@@ -316,3 +316,31 @@ def test_a_file_changed_by_another_program_never_costs_the_users_edits(window, m
     mouse.key(K.Key_S, CTRL)
     qtbot.waitUntil(lambda: not window.session.dirty)
     assert same(on_disk(window), window.session.document.shapes)
+
+
+def test_a_later_write_of_an_image_left_failing_keeps_its_journal(window, mouse, qtbot, monkeypatch):
+    """Saved once (held), edited again, left; the first write lands, the second fails: the journal
+    still holds the newest edits, so a crash now loses nothing."""
+    real, calls, gate = Project.save_annotation, [], threading.Event()
+
+    def save_annotation(project, key, ann):
+        calls.append(key)
+        if len(calls) == 1:
+            assert gate.wait(5)
+            return real(project, key, ann)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Project, "save_annotation", save_annotation)
+    draw_box(mouse, 20, 20)
+    mouse.key(K.Key_S, CTRL)
+    qtbot.waitUntil(lambda: calls == [A])  # being written
+    draw_box(mouse, 100, 100)
+    shapes = list(window.session.document.shapes)
+    mouse.key(K.Key_D)
+    gate.set()
+    window.session.flush_saves()
+    window.recovery.flush()
+    assert calls == [A, A] and len(Project(window.project.root).load(A).shapes) == 1
+    journal = journal_of(window.project.root)
+    assert journal.pending() == [A] and same(journal.read(A).shapes, shapes)
+    monkeypatch.setattr(Project, "save_annotation", real)
