@@ -512,6 +512,14 @@ Restore them?</source>
 <context>
     <name>dialogs</name>
     <message>
+        <source>include proposals awaiting review</source>
+        <translation>包含待审核的候选标注</translation>
+    </message>
+    <message>
+        <source>Unaccepted pre-labels and autolabel results on images not marked done are predictions, not labels: left out unless this is checked.</source>
+        <translation>未标记为完成的图像上未接受的预标注和自动标注结果是预测而非标注：除非勾选此项，否则不导出。</translation>
+    </message>
+    <message>
         <source>write into a folder of other files (replaces files of the same name)</source>
         <translation>写入包含其他文件的文件夹（替换同名文件）</translation>
     </message>

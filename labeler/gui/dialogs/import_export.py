@@ -185,8 +185,12 @@ class ExportDialog(JobDialog):
         form.addRow(tr("Format"), self.format_box)
         form.addRow(tr("Output folder"), _path_row(self.form, self.out_dir, tr("Output folder")))
         form.addRow(tr("Split"), self.split)
+        self.include_proposals = QCheckBox(tr("include proposals awaiting review"), self.form)
+        self.include_proposals.setToolTip(tr("Unaccepted pre-labels and autolabel results on images not marked "
+                                             "done are predictions, not labels: left out unless this is checked."))
         form.addRow(tr("Options"), self.options)
         form.addRow("", self.overwrite)
+        form.addRow("", self.include_proposals)
 
     def make_job(self):
         window = self.window_
@@ -201,6 +205,8 @@ class ExportDialog(JobDialog):
         if out.exists() and not out.is_dir():
             raise LabelerError(f"{out}: exists and is not a folder")
         options = parse_options(p for p in self.options.text().replace(",", " ").split() if p)
+        if self.include_proposals.isChecked():
+            options["include_proposals"] = True
         split = self.split.currentData()
         overwrite = self.overwrite.isChecked()
         check_target(out, name, overwrite)  # a folder of other files is refused before the job starts
