@@ -19,6 +19,8 @@ from .class_palette import ClassPaletteDock
 from .dialogs.controller import DialogController
 from .edit_ops import EditOpsController
 from .file_list import FileListDock
+from .image_adjust import ImageAdjustController
+from .labeling_aids import LabelingAids
 from .pixel_status import PixelStatus
 from .pyramid_build import PyramidBuildController
 from .recovery import RecoveryController
@@ -66,6 +68,8 @@ class MainWindow(QMainWindow):
         self.opacity_control = OpacityControl(self)  # overlay opacity slider (toolbar and View menu)
         self.training = TrainingController(self)  # Train dialog, pre-labels, next image, live preview
         self.pyramid_build = PyramidBuildController(self)  # huge PNG/JPEG/TIFF: pyramid cache in a worker
+        self.image_adjust = ImageAdjustController(self)  # brightness/contrast/gamma of the display only
+        self.aids = LabelingAids(self)  # hide all shapes, keep previous annotation, simplify polygons
         self.actions_by_id = build_actions(self)
         self.schema_edit.add_context_menu(self.actions_by_id)
         self.training.sync_actions(self.actions_by_id)
@@ -92,9 +96,11 @@ class MainWindow(QMainWindow):
         self.file_dock.image_activated.connect(self.open_index)
 
     # -- project and images -----------------------------------------------------------------
-    def set_project(self, project: Project, start_key: str | None = None) -> None:
+    def set_project(self, project: Project, start_key: str | None = None) -> bool:
+        """Switch to ``project``; False (the current one stays) when the current session's edits
+        could not be saved."""
         if self.session is not None and not self.session.close():
-            return
+            return False
         if self.project is not None:
             self.project.close()
         self.project = project
@@ -121,6 +127,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"no images found under {project.root}")
         self._update_title()
         self.recovery.offer()
+        return True
 
     def open_index(self, index: int) -> bool:
         if self.session is None:
@@ -189,7 +196,9 @@ class MainWindow(QMainWindow):
         except LabelerError as e:
             self.show_message(str(e))
             return False
-        self.set_project(project)
+        if not self.set_project(project):
+            project.close()  # refused: its lock is not kept
+            return False
         return True
 
     def save(self) -> bool:
@@ -260,7 +269,7 @@ class MainWindow(QMainWindow):
     # -- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         if self.session is not None and not self.session.close():
-            keys = ", ".join(sorted(self.session.saving.failed)) or self.session.key or ""
+            keys = ", ".join(self.session.saving.unsaved_keys()) or self.session.key or ""
             self.show_message(QCoreApplication.translate("saving", "not closed: {0} could not be saved")
                               .format(keys))
             self.session.autosave_timer.start()

@@ -106,6 +106,11 @@ class SaveQueue:
                 return bool(self._queued) or self._running or self._undelivered > 0
             return key in self._queued or self._in_flight == key or key in self._unreported
 
+    def pending_keys(self) -> set[str]:
+        """The images with a write queued, running or not yet reported."""
+        with self._lock:
+            return set(self._queued) | set(self._unreported) | ({self._in_flight} - {None})
+
     def _drain(self) -> list[SaveResult]:
         out = []
         while True:
@@ -159,6 +164,8 @@ class SessionSaver:
     and put back into the document (as one undo step) when the image is opened again.
     """
 
+    FLUSH_MS = 30000  # how long reopening an image, a job or closing waits for the writer
+
     def __init__(self, session) -> None:
         self.session = session
         self.queue = SaveQueue(lambda key, ann: session.project.save_annotation(key, ann), self._on_written)
@@ -189,18 +196,24 @@ class SessionSaver:
     def pending(self, key: str | None = None) -> bool:
         return self.queue.pending(key)
 
-    def wait_for(self, key: str) -> None:
-        """Before reading ``key``'s file: let a write of it still on its way finish first."""
+    def wait_for(self, key: str) -> bool:
+        """Before reading ``key``'s file: let a write of it still on its way finish first. False
+        when it is still being written after ``FLUSH_MS`` (its file must not be read yet)."""
         if self.queue.pending(key):
-            self.queue.flush()
+            self.queue.flush(self.FLUSH_MS)
+        return not self.queue.pending(key)
 
     def flush(self) -> bool:
-        """Wait for every write asked so far; False when any image's newest write failed."""
-        self.queue.flush()
-        return not self.failed
+        """Wait for every write asked so far; False when any image's newest write failed, or a
+        write is still running after ``FLUSH_MS`` (a hung network drive)."""
+        return self.queue.flush(self.FLUSH_MS) and not self.failed
 
     def succeeded(self, key: str) -> bool:
-        return key not in self.failed
+        return key not in self.failed and not self.queue.pending(key)
+
+    def unsaved_keys(self) -> list[str]:
+        """Images whose newest write failed or has not finished."""
+        return sorted(set(self.failed) | self.queue.pending_keys())
 
     def _on_written(self, results: list[SaveResult]) -> None:
         s = self.session
@@ -246,7 +259,8 @@ class SessionSaver:
         for req in list(self.failed.values()):
             if req.key != self.session.key:
                 self.queue.put(req.key, req.snapshot, req.token, req.auto)
-        self.queue.flush()
-        if self.failed:
-            self.session.message.emit(tr("not saved: {0}").format(", ".join(sorted(self.failed))))
-        return not self.failed
+        self.queue.flush(self.FLUSH_MS)
+        unsaved = self.unsaved_keys()
+        if unsaved:
+            self.session.message.emit(tr("not saved: {0}").format(", ".join(unsaved)))
+        return not unsaved

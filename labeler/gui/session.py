@@ -11,7 +11,7 @@ written in a writer thread (save_queue.py): the document counts as saved once it
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
 from PySide6.QtGui import QImage
 
 from ..core.events import Signal
@@ -100,7 +100,10 @@ class LabelingSession(QObject):
             return True
         if not self.save_if_dirty(wait=False):
             return False
-        self.saving.wait_for(self.keys[index])  # its file is read next: a write of it finishes first
+        if not self.saving.wait_for(self.keys[index]):  # its file is read next: its write finishes first
+            self.message.emit(QCoreApplication.translate("saving", "still writing {0}; try again in a moment")
+                              .format(self.keys[index]))
+            return False
         if self.loader is None:  # with a loader, the first image too is read in its worker
             self._show_loaded(load_image(self.project, index, self.keys[index]))
         else:
@@ -193,8 +196,8 @@ class LabelingSession(QObject):
         if not unsaved or self.read_only_reason:  # read-only: the canvas refuses edits
             if not self.dirty and self.key is not None:
                 self.saving.forget_failed(self.key)  # as on disk again (undone): never put back
-            if wait:
-                self.saving.flush()
+            if wait and not self.saving.queue.flush(self.saving.FLUSH_MS):
+                return False  # still writing after a long wait: the files must not be read yet
             return True
         return self.save(wait)
 
@@ -207,6 +210,9 @@ class LabelingSession(QObject):
         self.autosave_timer.stop()
         ok = self.save_if_dirty(wait=False)
         ok = self.saving.close() and ok
+        if not ok:  # refused: the session goes on, autosave included
+            self.autosave_timer.start()
+            return False
         if self.loader is not None:
             self.loader.shutdown()
         if self.status_refresher is not None:

@@ -344,3 +344,38 @@ def test_a_later_write_of_an_image_left_failing_keeps_its_journal(window, mouse,
     journal = journal_of(window.project.root)
     assert journal.pending() == [A] and same(journal.read(A).shapes, shapes)
     monkeypatch.setattr(Project, "save_annotation", real)
+
+
+# -- refusals -----------------------------------------------------------------------------------------------
+
+def test_a_refused_project_switch_keeps_autosave_running(window, mouse, writer, qtbot, tmp_path):
+    from labeler.demo import ensure_demo_project
+
+    other = ensure_demo_project(tmp_path / "other")
+    root = window.project.root
+    draw_box(mouse, 20, 20)
+    writer.error = OSError(errno.ENOSPC, "No space left on device")
+    assert not window.open_path(str(other))  # refused: the edits could not be saved
+    assert window.project.root == root and window.session.key == A and window.session.dirty
+    assert window.session.autosave_timer.isActive()  # a later autosave still comes
+    writer.error = None
+    window.session.autosave()
+    qtbot.waitUntil(lambda: not window.session.dirty)
+    assert window.open_path(str(other))  # the refused attempt left no lock behind on it
+    assert window.project.root == Project(other).root and not window.project.read_only
+
+
+def test_a_write_that_hangs_keeps_its_image_from_reopening_with_the_old_file(window, mouse, writer, qtbot,
+                                                                             monkeypatch):
+    monkeypatch.setattr(type(window.session.saving), "FLUSH_MS", 200)
+    draw_box(mouse, 20, 20)
+    shapes = list(window.session.document.shapes)
+    writer.hold()
+    mouse.key(K.Key_D)
+    assert writer.started.wait(5)
+    mouse.key(K.Key_A)  # the write of A is still running: A is not read now
+    assert window.session.key == B and "still writing" in window.statusBar().currentMessage()
+    assert not window.close() and window.isVisible()  # nor does the window close under it
+    writer.release.set()
+    mouse.key(K.Key_A)
+    assert window.session.key == A and same(window.session.document.shapes, shapes)
