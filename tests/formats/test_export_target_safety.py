@@ -76,18 +76,24 @@ def test_a_name_that_reaches_a_file_just_written_never_deletes_it(tmp_path):
     name the file the export has just written. The hard link stands in for the case-insensitive
     name, and the restored mtime for a file system too coarse to see the rewrite: the stamps match."""
     out = tmp_path / "out"
+    a, e = out / "masks" / "a.png", out / "masks" / "\u00e9.png"  # é composed (NFC)
+    aliases = {out / "masks" / "A.png": a, out / "masks" / "e\u0301.png": e}  # A, é decomposed (NFD)
     with ExportTarget(out, "mask-png"):
-        write_bytes_atomic(out / "masks" / "a.png", b"mask")
-    a = out / "masks" / "a.png"
-    os.link(a, out / "masks" / "A.png")
-    when = a.stat().st_mtime_ns
-    forge(out, {"./masks/a.png": a, "masks//a.png": a, "masks/x/../a.png": a, "masks/A.png": a})
-    with ExportTarget(out, "mask-png") as target:
         write_bytes_atomic(a, b"mask")
-        os.utime(a, ns=(when, when))
-        (out / "masks" / "A.png").unlink()
-        os.link(a, out / "masks" / "A.png")  # where case is ignored, A.png is the new a.png
-    assert a.read_bytes() == b"mask" and (out / "masks" / "A.png").is_file()
+        write_bytes_atomic(e, b"mask")
+    for alias, target in aliases.items():
+        os.link(target, alias)
+    when = a.stat().st_mtime_ns
+    forge(out, {"./masks/a.png": a, "masks//a.png": a, "masks/x/../a.png": a, "masks/A.png": a,
+                "masks/e\u0301.png": e})
+    with ExportTarget(out, "mask-png") as target:
+        for path in (a, e):
+            write_bytes_atomic(path, b"mask")
+            os.utime(path, ns=(when, when))
+        for alias, path in aliases.items():  # where case is ignored or names normalised: the new file
+            alias.unlink()
+            os.link(path, alias)
+    assert a.read_bytes() == b"mask" and e.read_bytes() == b"mask" and all(p.is_file() for p in aliases)
     assert target.removed == []
 
 
