@@ -19,3 +19,4 @@ class ActionSpec:
     checkable_group: str | None = None  # actions in one group are mutually exclusive
     arg: Any = None
     tip: str = ""
+    checkable: bool = False  # an on/off toggle on its own (the handler reads the action's tick)

@@ -14,6 +14,8 @@ from .action_spec import ActionSpec  # noqa: F401 (re-exported: rows elsewhere i
 from .assist_controller import ASSIST_ACTIONS
 from .dialogs.controller import DIALOG_ACTIONS
 from .edit_ops import TOOL_ACTIONS
+from .image_adjust import IMAGE_ADJUST_ACTIONS
+from .labeling_aids import AIDS_ACTIONS
 from .schema_edit import SCHEMA_ACTIONS
 from .shape_order import SHAPE_ORDER_ACTIONS
 from .training.controller import TRAIN_ACTIONS
@@ -46,7 +48,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
 ) + tuple(
     ActionSpec(f"class_{i}", f"Class {i}", str(i), "select_class_index", "&Classes", arg=i - 1)
     for i in range(1, 10)
-) + TOOL_ACTIONS + DIALOG_ACTIONS + ASSIST_ACTIONS + SHAPE_ORDER_ACTIONS + SCHEMA_ACTIONS + TRAIN_ACTIONS
+) + TOOL_ACTIONS + DIALOG_ACTIONS + ASSIST_ACTIONS + SHAPE_ORDER_ACTIONS + SCHEMA_ACTIONS + TRAIN_ACTIONS \
+    + IMAGE_ADJUST_ACTIONS + AIDS_ACTIONS
 
 
 def resolve_handler(window, path: str):
@@ -75,6 +78,7 @@ def build_actions(window: QMainWindow, specs: tuple[ActionSpec, ...] = ACTIONS) 
             act.setShortcut(QKeySequence(spec.shortcut))
         act.setToolTip(spec.tip or (f"{text.replace('&', '')} ({spec.shortcut})" if spec.shortcut
                                     else text.replace("&", "")))
+        act.setCheckable(spec.checkable)
         if spec.checkable_group:
             act.setCheckable(True)
             if spec.checkable_group not in groups:

@@ -38,6 +38,7 @@ class Canvas(QGraphicsView):
         self.zoom_changed = Signal()  # (float) 1.0 = one image pixel per screen pixel
         self.selection_changed = Signal()  # (list) shape ids
         self.message = Signal()  # (str) a one-line note for the status bar
+        self.image_shown = Signal()  # (QImage | TileSource | None) set_document has shown it
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
@@ -52,6 +53,7 @@ class Canvas(QGraphicsView):
         #: why the shown image may not be edited ("" when it may): tools then refuse to change it
         self.read_only_reason = ""
         self.hidden_classes: set[str] = set()
+        self.shapes_hidden = False  # "Hide All Shapes": every overlay hidden, per-class choices kept
         self.opacity = 0.35
         self.outline_only = False  # view option: outlines without fill (masks as their borders)
         self.color_by_instance = False  # view option: one colour per instance instead of per class
@@ -109,6 +111,7 @@ class Canvas(QGraphicsView):
             self._sync_items()
         self.selection_changed.emit([])
         self.fit()
+        self.image_shown.emit(image)
 
     def set_schema(self, schema: Schema) -> None:
         self.schema = schema
@@ -152,7 +155,7 @@ class Canvas(QGraphicsView):
 
     def _make_item(self, s: Shape) -> ShapeItem:
         item = ShapeItem(s, self.shape_color(s), self.opacity, fill=not self.outline_only)
-        item.setVisible(s.label not in self.hidden_classes)
+        item.setVisible(not self.shapes_hidden and s.label not in self.hidden_classes)
         item.set_low_detail(self.detail.low)
         item.setCacheMode(self.detail.cache_mode())
         item.set_selected_shape(s.id in self._selected)
@@ -255,7 +258,17 @@ class Canvas(QGraphicsView):
         (self.hidden_classes.discard if visible else self.hidden_classes.add)(label)
         for item in self._items.values():
             if item.shape_data.label == label:
-                item.setVisible(visible)
+                item.setVisible(visible and not self.shapes_hidden)
+
+    def set_shapes_hidden(self, hidden: bool) -> None:
+        """Hide every shape overlay (or show them again); per-class visibility is kept."""
+        self.shapes_hidden = bool(hidden)
+        for item in self._items.values():
+            item.setVisible(not hidden and item.shape_data.label not in self.hidden_classes)
+
+    def show_display_image(self, image: QImage) -> None:
+        """Show ``image`` in place of the image's pixels (a display adjustment: image_adjust.py)."""
+        self._image_item.setPixmap(QPixmap.fromImage(image))
 
     @property
     def scale_factor(self) -> float:

@@ -19,6 +19,8 @@ from .class_palette import ClassPaletteDock
 from .dialogs.controller import DialogController
 from .edit_ops import EditOpsController
 from .file_list import FileListDock
+from .image_adjust import ImageAdjustController
+from .labeling_aids import LabelingAids
 from .pixel_status import PixelStatus
 from .pyramid_build import PyramidBuildController
 from .recovery import RecoveryController
@@ -66,6 +68,8 @@ class MainWindow(QMainWindow):
         self.opacity_control = OpacityControl(self)  # overlay opacity slider (toolbar and View menu)
         self.training = TrainingController(self)  # Train dialog, pre-labels, next image, live preview
         self.pyramid_build = PyramidBuildController(self)  # huge PNG/JPEG/TIFF: pyramid cache in a worker
+        self.image_adjust = ImageAdjustController(self)  # brightness/contrast/gamma of the display only
+        self.aids = LabelingAids(self)  # hide all shapes, keep previous annotation, simplify polygons
         self.actions_by_id = build_actions(self)
         self.schema_edit.add_context_menu(self.actions_by_id)
         self.training.sync_actions(self.actions_by_id)

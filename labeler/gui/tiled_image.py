@@ -18,8 +18,10 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QStyleOptionGraphics
 from ..core.errors import LabelerError
 from ..core import events
 from ..core.tiles import TILE, TileSource
+from .image_adjust import adjusted_qimage
 
 CACHE_BYTES = 256 * 1024 * 1024
+ADJUSTED_TILES = 64  # tiles kept as drawn through the display LUT (1 MiB each)
 READ_THREADS = 2
 _PLACEHOLDER = QColor(90, 90, 90)
 
@@ -71,11 +73,33 @@ class TiledImageItem(QGraphicsItem):
         self.bridge = _Bridge()
         self.bridge.tile_ready.connect(self._on_tile_ready)
         self.painted_levels: list[int] = []  # the level of each paint, for tests and benchmarks
+        self.display_lut: np.ndarray | None = None  # brightness/contrast as drawn (image_adjust.py)
+        self.adjusted: OrderedDict[tuple[int, int, int], QImage] = OrderedDict()  # tiles as drawn
+
+    def set_display_lut(self, table: np.ndarray | None) -> None:
+        """Draw every tile through ``table`` ((1, 256, 4) for B, G, R, A; None: as read)."""
+        self.display_lut = table
+        self.adjusted.clear()
+        self.update()
+
+    def _drawn(self, key: tuple[int, int, int], img: QImage) -> QImage:
+        """The tile as drawn: through the display LUT when one is set (kept for the next paint)."""
+        if self.display_lut is None:
+            return img
+        out = self.adjusted.get(key)
+        if out is None:
+            out = self.adjusted[key] = adjusted_qimage(img, self.display_lut)
+            while len(self.adjusted) > ADJUSTED_TILES:
+                self.adjusted.popitem(last=False)
+        else:
+            self.adjusted.move_to_end(key)
+        return out
 
     def set_source(self, source: TileSource | None) -> None:
         self.prepareGeometryChange()
         self.source = source
         self.cache.clear()
+        self.adjusted.clear()
         self.cache_bytes = 0
         self.pending.clear()
         self.wanted.clear()
@@ -124,7 +148,7 @@ class TiledImageItem(QGraphicsItem):
             img = self.cache.get(key)
             if img is not None:
                 self.cache.move_to_end(key)
-                painter.drawImage(self._tile_rect(key), img)
+                painter.drawImage(self._tile_rect(key), self._drawn(key, img))
             else:
                 missing.append(key)
                 self._paint_fallback(painter, key)
@@ -165,7 +189,8 @@ class TiledImageItem(QGraphicsItem):
             sub = TILE / d
             sx, sy = (tx % d) * sub, (ty % d) * sub
             ratio = 2 ** coarse
-            painter.drawImage(target, img, QRectF(sx, sy, target.width() / ratio, target.height() / ratio))
+            painter.drawImage(target, self._drawn(ckey, img),
+                              QRectF(sx, sy, target.width() / ratio, target.height() / ratio))
             return
         painter.fillRect(target, _PLACEHOLDER)
 

@@ -10,6 +10,8 @@ DEFAULTS: dict[str, tuple[object, type]] = {
     "autosave_s": (30.0, float),
     "language": ("en", str),
     "overlay_opacity": (0.35, float),
+    "keep_image_adjustment": (True, bool),  # brightness/contrast kept when moving to the next image
+    "simplify_tolerance": (1.0, float),  # Simplify Polygon: largest deviation, image pixels
 }
 LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
 
@@ -25,6 +27,8 @@ def is_set(name: str) -> bool:
 def get(name: str):
     default, kind = DEFAULTS[name]
     value = qsettings().value(name, default)
+    if kind is bool and isinstance(value, str):  # an INI file holds "true" / "false"
+        return value.strip().lower() in ("true", "1", "yes")
     try:
         return kind(value)
     except (TypeError, ValueError):

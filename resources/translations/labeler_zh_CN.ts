@@ -338,6 +338,30 @@
         <source>&amp;SAM Model...</source>
         <translation>SAM 模型(&amp;S)...</translation>
     </message>
+    <message>
+        <source>&amp;Brightness / Contrast...</source>
+        <translation>亮度/对比度(&amp;B)...</translation>
+    </message>
+    <message>
+        <source>Auto Brightness / Contrast</source>
+        <translation>自动亮度/对比度</translation>
+    </message>
+    <message>
+        <source>Reset Brightness / Contrast</source>
+        <translation>重置亮度/对比度</translation>
+    </message>
+    <message>
+        <source>&amp;Hide All Shapes</source>
+        <translation>隐藏所有形状(&amp;H)</translation>
+    </message>
+    <message>
+        <source>&amp;Keep Previous Annotation</source>
+        <translation>保留上一张的标注(&amp;K)</translation>
+    </message>
+    <message>
+        <source>Simplif&amp;y Selected Polygons</source>
+        <translation>简化所选多边形(&amp;Y)</translation>
+    </message>
 </context>
 <context>
     <name>docks</name>
@@ -443,6 +467,42 @@
     <message>
         <source>saving...</source>
         <translation>正在保存...</translation>
+    </message>
+    <message>
+        <source>no image pixels to adjust yet</source>
+        <translation>还没有可调整的图像像素</translation>
+    </message>
+    <message>
+        <source>all shapes hidden (Ctrl+H shows them)</source>
+        <translation>已隐藏所有形状（按 Ctrl+H 重新显示）</translation>
+    </message>
+    <message>
+        <source>shapes shown</source>
+        <translation>已显示形状</translation>
+    </message>
+    <message>
+        <source>keep previous annotation: on</source>
+        <translation>保留上一张的标注：开</translation>
+    </message>
+    <message>
+        <source>keep previous annotation: off</source>
+        <translation>保留上一张的标注：关</translation>
+    </message>
+    <message>
+        <source>previous annotation not kept: all of it lies outside this image</source>
+        <translation>未保留上一张的标注：它完全在本图像之外</translation>
+    </message>
+    <message>
+        <source>kept {0} shape(s) from {1}</source>
+        <translation>已从 {1} 保留 {0} 个形状</translation>
+    </message>
+    <message>
+        <source>select one or more polygons to simplify</source>
+        <translation>请选择一个或多个要简化的多边形</translation>
+    </message>
+    <message>
+        <source>simplified {0} polygon(s): {1} -&gt; {2} vertices</source>
+        <translation>已简化 {0} 个多边形：{1} -&gt; {2} 个顶点</translation>
     </message>
 </context>
 <context>
@@ -690,6 +750,50 @@ Restore them?</source>
     <message>
         <source>the current image could not be saved; nothing imported</source>
         <translation>当前图像无法保存；未导入任何内容</translation>
+    </message>
+    <message>
+        <source>Brightness / Contrast</source>
+        <translation>亮度/对比度</translation>
+    </message>
+    <message>
+        <source>Brightness</source>
+        <translation>亮度</translation>
+    </message>
+    <message>
+        <source>Contrast</source>
+        <translation>对比度</translation>
+    </message>
+    <message>
+        <source>Gamma</source>
+        <translation>伽马</translation>
+    </message>
+    <message>
+        <source>Auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>Reset</source>
+        <translation>重置</translation>
+    </message>
+    <message>
+        <source>Stretch each channel so that 1% of pixels are black and 1% white</source>
+        <translation>拉伸每个通道，使 1% 的像素为黑、1% 为白</translation>
+    </message>
+    <message>
+        <source>Keep for the next image</source>
+        <translation>切换到下一张图像时保留</translation>
+    </message>
+    <message>
+        <source>Only the display changes: saved labels, exports and models see the image as it is.</source>
+        <translation>只改变显示：保存的标注、导出和模型看到的仍是原始图像。</translation>
+    </message>
+    <message>
+        <source>Keep brightness / contrast for the next image</source>
+        <translation>切换到下一张图像时保留亮度/对比度</translation>
+    </message>
+    <message>
+        <source>Simplify polygon tolerance</source>
+        <translation>多边形简化容差</translation>
     </message>
 </context>
 <context>

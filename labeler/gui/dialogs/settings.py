@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel
 
 from .. import user_settings
 
@@ -35,6 +35,15 @@ class SettingsDialog(QDialog):
         form.addRow(tr("Language"), self.language)
         form.addRow("", QLabel(tr("A new language takes effect when the program is started again."), self))
         form.addRow(tr("Default overlay opacity"), self.opacity)
+        self.keep_adjustment = QCheckBox(tr("Keep brightness / contrast for the next image"), self)
+        self.keep_adjustment.setChecked(bool(user_settings.get("keep_image_adjustment")))
+        form.addRow("", self.keep_adjustment)
+        self.simplify_tolerance = QDoubleSpinBox(self)
+        self.simplify_tolerance.setRange(0.1, 50.0)
+        self.simplify_tolerance.setSingleStep(0.5)
+        self.simplify_tolerance.setSuffix(" px")
+        self.simplify_tolerance.setValue(user_settings.get("simplify_tolerance"))
+        form.addRow(tr("Simplify polygon tolerance"), self.simplify_tolerance)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -42,7 +51,9 @@ class SettingsDialog(QDialog):
 
     def values(self) -> dict:
         return {"autosave_s": float(self.autosave.value()), "language": self.language.currentData(),
-                "overlay_opacity": float(self.opacity.value())}
+                "overlay_opacity": float(self.opacity.value()),
+                "keep_image_adjustment": self.keep_adjustment.isChecked(),
+                "simplify_tolerance": float(self.simplify_tolerance.value())}
 
     def store(self) -> dict:
         """Write the dialog's values to QSettings; returns them."""
