@@ -143,3 +143,16 @@ def test_tiled_image_draws_its_tiles_through_the_adjustment(qtbot, tmp_path, mon
     w.canvas.viewport().repaint()
     assert abs(_shown_mean(w) - raw) < 0.5 and not item.adjusted
     w.close()
+
+
+def test_settings_dialog_stores_keep_adjustment_and_simplify_tolerance(qtbot, window):
+    from labeler.gui import user_settings
+
+    assert user_settings.get("keep_image_adjustment") is True  # labelme's default: kept
+    dialog = window.dialogs.show_settings()
+    dialog.keep_adjustment.setChecked(False)
+    dialog.simplify_tolerance.setValue(2.5)
+    dialog.accept()
+    assert user_settings.get("keep_image_adjustment") is False  # read back from the INI file as a bool
+    assert user_settings.get("simplify_tolerance") == 2.5
+    assert not window.image_adjust.show_panel().keep.isChecked()
