@@ -9,17 +9,33 @@ called on the GUI thread with a :class:`SaveResult` per write, failed ones inclu
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import quote
 
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 
 from ..core.annotation import ImageAnnotation
+from ..core.fileio import write_bytes_atomic
+
+CONFLICTS_DIR = ".labeler/conflicts"  # versions of annotation files found changed by someone else
 
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("saving", text)
+
+
+def file_stamp(path) -> tuple | None:
+    """(mtime_ns, size) of a file, None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 @dataclass
@@ -36,6 +52,7 @@ class SaveResult:
     request: SaveRequest
     error: str = ""  # one line; empty when written
     thread: int = 0  # ident of the thread that wrote it
+    note: str = ""  # what ``write`` returned when it returned text (said to the user)
 
     @property
     def ok(self) -> bool:
@@ -126,13 +143,13 @@ class SaveQueue:
                 # reported must not be missed by someone about to read the file
                 self._unreported[key] = self._unreported.get(key, 0) + 1
             try:
-                self.write(req.key, req.snapshot)
+                note = self.write(req.key, req.snapshot)
             except Exception as e:  # reported on the GUI thread; the caller keeps the edits
                 text = " ".join(str(e).split()) or type(e).__name__
                 out.append(SaveResult(req, text, threading.get_ident()))
                 continue
             self.writes += 1
-            out.append(SaveResult(req, "", threading.get_ident()))
+            out.append(SaveResult(req, "", threading.get_ident(), note if isinstance(note, str) else ""))
 
     def _deliver(self, results: list[SaveResult]) -> None:
         self._undelivered -= 1
@@ -168,10 +185,31 @@ class SessionSaver:
 
     def __init__(self, session) -> None:
         self.session = session
-        self.queue = SaveQueue(lambda key, ann: session.project.save_annotation(key, ann), self._on_written)
+        self.queue = SaveQueue(self._write, self._on_written)
+        #: key -> (mtime_ns, size) of its annotation file (None: no file) as last read or written
+        #: here; a file found otherwise when writing was changed by someone else: it is kept
+        self.disk_stamps: dict[str, tuple | None] = {}
         self.failed: dict[str, SaveRequest] = {}  # key -> the newest request whose write failed
         self._last: tuple[Any, int] | None = None  # (document, revision) of the newest request
         self.last_results: list[SaveResult] = []  # tests and benchmarks read it
+
+    def _write(self, key: str, ann: ImageAnnotation) -> str:
+        """In the writer thread: write ``ann``; first keep a version someone else wrote since."""
+        project = self.session.project
+        path = project.annotation_path(key)
+        note = ""
+        if key in self.disk_stamps and file_stamp(path) not in (self.disk_stamps[key], None):
+            kept = Path(project.root) / CONFLICTS_DIR / f"{quote(key, safe='')}.{time.time_ns()}.json"
+            write_bytes_atomic(kept, path.read_bytes())
+            note = tr("{0} was changed on disk since it was opened here; that version is kept in {1}"
+                      ).format(key, kept)
+        project.save_annotation(key, ann)
+        self.disk_stamps[key] = file_stamp(path)
+        return note
+
+    def opened(self, key: str, stamp: tuple | None) -> None:
+        """``key``'s annotation file was read when it had ``stamp`` (see :func:`file_stamp`)."""
+        self.disk_stamps[key] = stamp
 
     def save(self, auto: bool = False) -> bool:
         """Queue a write of the current image; False (with a message) when it cannot be saved."""
@@ -237,6 +275,8 @@ class SessionSaver:
                 s.saved.emit(req.key)  # the image's newest state is on disk (its journal can go)
             if req.auto:
                 s.message.emit(f"autosaved {req.key}")
+            if r.note:
+                s.message.emit(r.note)
         s.dirty_changed.emit(s.dirty)
 
     def forget_failed(self, key: str) -> None:

@@ -133,6 +133,8 @@ class LabelingSession(QObject):
             ann = ImageAnnotation(key, *size)
         self._set_document(Document(ann))
         self.index = loaded.index
+        if loaded.stamps:
+            self.saving.opened(key, loaded.stamps[0])  # a later change by someone else is noticed
         self.saving.reapply_failed(key, self.document)
         self.image_opened.emit(key)
         if self.loader is not None and loaded.index + 1 < len(self.keys):

@@ -305,17 +305,29 @@ def test_a_journal_equal_to_the_saved_file_is_not_offered(qtbot, demo_root):
 
 # -- another program ------------------------------------------------------------------------------------
 
-def test_a_file_changed_by_another_program_never_costs_the_users_edits(window, mouse, qtbot):
-    path = window.project.annotation_path(A)
-    draw_box(mouse, 20, 20)
-    other = Project(window.project.root).load(A)
+def test_a_file_changed_by_another_program_keeps_both_versions(window, mouse, qtbot):
+    """The user's edits are saved; the version the other program wrote is kept beside, and said so."""
     from labeler.core.shapes import Shape
 
+    mouse.key(K.Key_D)  # B, which has a saved annotation
+    path = window.project.annotation_path(B)
+    draw_box(mouse, 20, 20)
+    other = Project(window.project.root).load(B)
     other.shapes.append(Shape("point", "person", [(5, 5)]))
     annotation_module.write_annotation(path, other)  # another program writes meanwhile
     mouse.key(K.Key_S, CTRL)
     qtbot.waitUntil(lambda: not window.session.dirty)
-    assert same(on_disk(window), window.session.document.shapes)
+    assert same(on_disk(window), window.session.document.shapes)  # the user's edits win on disk
+    message = window.statusBar().currentMessage()
+    assert "changed on disk" in message and B in message
+    kept = list((window.project.root / ".labeler" / "conflicts").iterdir())
+    assert len(kept) == 1 and kept[0].name in message
+    theirs, _ = annotation_module.read_annotation(kept[0])
+    assert same(theirs.shapes, other.shapes)
+    draw_box(mouse, 100, 100)  # our own writes are not mistaken for another program's
+    mouse.key(K.Key_S, CTRL)
+    qtbot.waitUntil(lambda: not window.session.dirty)
+    assert len(list(kept[0].parent.iterdir())) == 1
 
 
 def test_a_later_write_of_an_image_left_failing_keeps_its_journal(window, mouse, qtbot, monkeypatch):
