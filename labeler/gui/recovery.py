@@ -4,10 +4,11 @@ While an image has unsaved edits, its annotation is written (atomically) to
 ``<project>/.labeler/recovery/<key>.json`` after every undo step and every few seconds (which also
 catches a long stroke still in progress). The GUI thread only takes a snapshot (shapes are
 immutable, so a list copy); :class:`JournalWriter` serialises and writes it in a worker thread,
-newest snapshot wins when edits come faster than writes. A successful save, or undoing back to the saved state,
-removes the file. When a project is opened and recovery files newer than the saved annotations
-exist, the window offers them back; accepted edits are put into the image's document as one undo
-step (still unsaved), so the user sees them, can undo them, and saves them as usual.
+newest snapshot wins when edits come faster than writes. A successful write of the image's newest
+state, or undoing back to the saved state, removes the file (edits made while a save was written
+replace it instead). When a project is opened and recovery files that differ from the saved
+annotations exist, the window offers them back; accepted edits are put into the image's document
+as one undo step (still unsaved), so the user sees them, can undo them, and saves them as usual.
 """
 
 from __future__ import annotations
@@ -227,12 +228,13 @@ class RecoveryController:
         self.write_now()
 
     def _on_saved(self, key: str) -> None:
+        self._written_revision = None
+        if key == self.session.key and self._doc is not None and self._doc.dirty:
+            self.write_now()  # edits made while it was written: replaced, never removed first
+            return
         if self.writer is not None:
             self.writer.put(key, None)  # replaces a queued write; waits at most for one in flight
             self.writer.flush()
-        self._written_revision = None
-        if key == self.session.key:
-            self.write_now()  # edits made while the save was being written are journaled again
 
     def flush(self) -> None:
         """Wait for the journal writes asked so far (tests, and before reading the files)."""

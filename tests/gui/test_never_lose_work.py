@@ -391,3 +391,46 @@ def test_a_write_that_hangs_keeps_its_image_from_reopening_with_the_old_file(win
     writer.release.set()
     mouse.key(K.Key_A)
     assert window.session.key == A and same(window.session.document.shapes, shapes)
+
+
+def test_a_second_window_on_a_locked_project_writes_nothing_and_closes(window, mouse, qtbot):
+    draw_box(mouse, 20, 20)
+    mouse.key(K.Key_S, CTRL)
+    qtbot.waitUntil(lambda: not window.session.dirty)
+    saved = on_disk(window)
+    second = MainWindow(Project.open(window.project.root), autosave_s=0.05)
+    qtbot.addWidget(second)
+    activate(qtbot, second)
+    assert second.project.read_only and "another labeler process" in second.statusBar().currentMessage()
+    other = Mouse(qtbot, second.canvas)
+    draw_box(other, 150, 150)  # refused by the canvas: nothing to lose
+    assert not second.session.dirty and "read-only" in second.statusBar().currentMessage()
+    other.key(K.Key_S, CTRL)
+    assert "not saved" in second.statusBar().currentMessage()
+    qtbot.wait(150)  # its autosave timer fires: still nothing written
+    assert second.close()
+    assert same(on_disk(window), saved) and journal_of(window.project.root).pending() == []
+
+
+def test_the_journal_of_edits_made_during_a_save_is_replaced_never_removed_first(window, mouse, writer,
+                                                                                  qtbot):
+    """Removing the recovery file and writing it again leaves an instant where a crash loses the
+    newer edits; with unsaved edits left the file is only ever replaced."""
+    journal = window.recovery.journal
+    removed, real_remove = [], journal.remove
+    journal.remove = lambda key: (removed.append(key), real_remove(key))
+    draw_box(mouse, 20, 20)
+    writer.hold()
+    mouse.key(K.Key_S, CTRL)
+    assert writer.started.wait(5)
+    draw_box(mouse, 100, 100)
+    shapes = list(window.session.document.shapes)
+    writer.release.set()
+    qtbot.waitUntil(lambda: not window.session.saving.pending())
+    window.recovery.flush()
+    assert window.session.dirty and removed == []
+    assert same(journal.read(A).shapes, shapes)
+    mouse.key(K.Key_S, CTRL)  # all saved: now it goes
+    qtbot.waitUntil(lambda: not window.session.dirty)
+    window.recovery.flush()
+    assert removed == [A] and not journal.path_for(A).exists()
