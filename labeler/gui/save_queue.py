@@ -178,7 +178,11 @@ class SessionSaver:
     The document is marked saved (at the state the snapshot was taken, edits made since stay
     unsaved) only when its write has finished; a failed write is reported and leaves it dirty.
     A failed write of an image already left is kept: it is tried again when the session closes
-    and put back into the document (as one undo step) when the image is opened again.
+    and put back into the document (as one undo step) when the image is opened again (unless its
+    edits were undone before leaving). An image counts as pending until its write's result has
+    reached the GUI thread, so its file is never read before a failure is known. A file changed
+    on disk by someone else since it was read or written here is kept in ``CONFLICTS_DIR``
+    before it is written over.
     """
 
     FLUSH_MS = 30000  # how long reopening an image, a job or closing waits for the writer
