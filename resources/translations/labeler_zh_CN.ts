@@ -1316,6 +1316,18 @@ Shapes in this image change as one undo step; saved annotations of the other ima
 <context>
     <name>saving</name>
     <message>
+        <source>not closed: {0} could not be saved</source>
+        <translation>未关闭：{0} 无法保存</translation>
+    </message>
+    <message>
+        <source>still writing {0}; try again in a moment</source>
+        <translation>仍在写入 {0}，请稍后再试</translation>
+    </message>
+    <message>
+        <source>{0} was changed on disk since it was opened here; that version is kept in {1}</source>
+        <translation>{0} 在此打开后已被其他程序修改；该版本已保存在 {1}</translation>
+    </message>
+    <message>
         <source>not saved: {0}: {1}</source>
         <translation>未保存：{0}：{1}</translation>
     </message>
