@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Iterable
 
@@ -54,6 +55,9 @@ class Project:
         self.lock_warning = ""
         self._lock: FileLock | None = None
         self._keys: list[str] | None = None
+        #: held by whoever reads-modifies-writes or writes an annotation file from a background
+        #: thread (the window's writer, a class rename), so that two such writes never interleave
+        self.write_lock = threading.RLock()
 
     # -- create / open / save -----------------------------------------------------------
     @classmethod

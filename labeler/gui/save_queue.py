@@ -202,13 +202,14 @@ class SessionSaver:
         project = self.session.project
         path = project.annotation_path(key)
         note = ""
-        if key in self.disk_stamps and file_stamp(path) not in (self.disk_stamps[key], None):
-            kept = Path(project.root) / CONFLICTS_DIR / f"{quote(key, safe='')}.{time.time_ns()}.json"
-            write_bytes_atomic(kept, path.read_bytes())
-            note = tr("{0} was changed on disk since it was opened here; that version is kept in {1}"
-                      ).format(key, kept)
-        project.save_annotation(key, ann)
-        self.disk_stamps[key] = file_stamp(path)
+        with project.write_lock:  # a class rename rewriting this file finishes first
+            if key in self.disk_stamps and file_stamp(path) not in (self.disk_stamps[key], None):
+                kept = Path(project.root) / CONFLICTS_DIR / f"{quote(key, safe='')}.{time.time_ns()}.json"
+                write_bytes_atomic(kept, path.read_bytes())
+                note = tr("{0} was changed on disk since it was opened here; that version is kept in {1}"
+                          ).format(key, kept)
+            project.save_annotation(key, ann)
+            self.disk_stamps[key] = file_stamp(path)
         return note
 
     def opened(self, key: str, stamp: tuple | None) -> None:

@@ -41,18 +41,23 @@ def rename_in_saved(project: Project, old: str, new: str, skip: str | None) -> t
     Returns (files rewritten, problems); unreadable files are left untouched and reported."""
     changed, problems = 0, []
     keys = [k for k in project.image_keys() if k != skip and project.has_annotation(k)]
-    for key, ann, errors in project.iter_annotations(keys):
-        if ann is None or errors:
-            problems.extend(errors or [f"{key}: unreadable"])
-            continue
-        if not any(s.label == old for s in ann.shapes):
-            continue
-        ann.shapes = [s.replace(label=new) if s.label == old else s for s in ann.shapes]
-        try:
-            project.save_annotation(key, ann)
-        except (LabelerError, OSError) as e:
-            problems.append(str(e))
-            continue
+    for key in keys:
+        with project.write_lock:  # read and rewrite with no save of the window's in between
+            try:
+                ann, errors = project.load_with_problems(key)
+            except LabelerError as e:
+                ann, errors = None, [str(e)]
+            if ann is None or errors:
+                problems.extend(errors or [f"{key}: unreadable"])
+                continue
+            if not any(s.label == old for s in ann.shapes):
+                continue
+            ann.shapes = [s.replace(label=new) if s.label == old else s for s in ann.shapes]
+            try:
+                project.save_annotation(key, ann)
+            except (LabelerError, OSError) as e:
+                problems.append(str(e))
+                continue
         changed += 1
     return changed, problems
 

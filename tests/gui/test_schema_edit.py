@@ -103,3 +103,31 @@ def test_hidden_class_stays_hidden_when_the_schema_changes(qtbot, window):
     window.actions_by_id["toggle_thing"].trigger()
     assert not window.class_dock.is_visible_class("cat") and window.class_dock.is_visible_class("dog")
     assert not window.canvas.shape_item(doc.shapes[0].id).isVisible()
+
+
+def test_a_save_landing_during_a_rename_of_its_file_is_not_overwritten(qtbot, demo_root, window, monkeypatch):
+    """The rename reads chelsea's file; the window's writer saves new edits of it at that moment;
+    the rename must not then write back what it read (the edits would be lost)."""
+    import threading
+
+    key = "images/chelsea.png"
+    project = window.project
+    edited = project.load(key)
+    edited.shapes = [*edited.shapes, Shape("rectangle", "kitty", [(1, 1), (30, 30)])]  # made after the rename
+    real_load = project.load_with_problems
+    writer_done = threading.Event()
+
+    def load_then_race(k, *args, **kwargs):
+        out = real_load(k, *args, **kwargs)
+        if k == key and not writer_done.is_set():
+            writer = threading.Thread(target=lambda: (window.session.saving._write(key, edited), writer_done.set()))
+            writer.start()
+            writer.join(0.5)  # without the lock the save lands here, between the rename's read and write
+        return out
+
+    monkeypatch.setattr(project, "load_with_problems", load_then_race)
+    window.schema_edit.rename_class("cat", "kitty")
+    window.schema_edit.worker.wait()
+    assert writer_done.wait(5)
+    saved = json.loads(project.annotation_path(key).read_text("utf-8"))["shapes"]
+    assert any(s["points"] == [[1.0, 1.0], [30.0, 30.0]] for s in saved)  # the edits made meanwhile are on disk
