@@ -59,6 +59,7 @@ class Canvas(QGraphicsView):
         self.color_by_instance = False  # view option: one colour per instance instead of per class
         self.brush_size = 12  # brush, eraser and scribble width in image pixels
         self.image_size = (0, 0)
+        self.shown_image: QImage | TileSource | None = None  # the shown image's pixels (for tools)
         self._image_item = QGraphicsPixmapItem()
         self._image_item.setZValue(-1e9)
         self._image_item.setTransformationMode(Qt.TransformationMode.FastTransformation)
@@ -95,6 +96,7 @@ class Canvas(QGraphicsView):
             self.scene().removeItem(item)
         self._items.clear()
         self._previewed.clear()
+        self.shown_image = image
         self.tiled_image.set_source(image if isinstance(image, TileSource) else None)
         if isinstance(image, TileSource):
             self._image_item.setPixmap(QPixmap())

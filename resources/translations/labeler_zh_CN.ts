@@ -327,6 +327,10 @@
         <translation>创建弱标注框(&amp;W)</translation>
     </message>
     <message>
+        <source>Intelligent Sc&amp;issors (edge-snapping polygon)</source>
+        <translation>智能剪刀（贴合边缘的多边形）(&amp;I)</translation>
+    </message>
+    <message>
         <source>&amp;Autolabel...</source>
         <translation>自动标注(&amp;A)...</translation>
     </message>

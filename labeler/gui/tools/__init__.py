@@ -7,6 +7,7 @@ from .draw import CircleTool, LinestripTool, ScribbleTool
 from .edit import EditTool
 from .hole import HoleTool
 from .paint import BrushTool, EraserTool, FillTool
+from .scissors import ScissorsTool
 from .weak_box import WeakBoxTool
 
 TOOLS: dict[str, type[Tool]] = {
@@ -24,8 +25,9 @@ TOOLS: dict[str, type[Tool]] = {
     "fill": FillTool,
     "ai": AssistTool,
     "weak_box": WeakBoxTool,
+    "scissors": ScissorsTool,
 }
 
 __all__ = ["TOOLS", "Tool", "PolygonTool", "RectangleTool", "PointTool", "LineTool", "EditTool", "CircleTool",
            "LinestripTool", "ScribbleTool", "HoleTool", "BrushTool", "EraserTool", "FillTool", "AssistTool",
-           "WeakBoxTool"]
+           "WeakBoxTool", "ScissorsTool"]

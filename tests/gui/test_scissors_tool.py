@@ -1,0 +1,153 @@
+"""The intelligent scissors tool, driven with real clicks, mouse moves and keys on a disk image."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from labeler.core.geometry import mask_iou, polygon_to_mask
+from labeler.core.project import Project
+from labeler.core.schema import Schema
+from labeler.gui.actions import ACTIONS
+
+from ..assist.test_live_wire import CX, CY, H, R, W, disk_image, rim
+from .conftest import Mouse, activate
+
+K = Qt.Key
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+
+
+@pytest.fixture
+def disk_window(qtbot, tmp_path):
+    from labeler.gui.main_window import MainWindow
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    rgb, disk = disk_image(3)
+    Image.fromarray(rgb).save(root / "disk.png")
+    Project.create(root, Schema.from_names(["disk", "other"])).close()
+    w = MainWindow(Project.open(root), autosave_s=3600)
+    qtbot.addWidget(w)
+    activate(qtbot, w)
+    w.class_dock.select("disk")
+    w.disk_mask = disk
+    yield w
+    w.close()
+
+
+def choose_scissors(window, qtbot, mouse: Mouse):
+    mouse.key(K.Key_P, CTRL_SHIFT)
+    tool = window.canvas.tool
+    assert tool.name == "scissors" and window.actions_by_id["tool_scissors"].isChecked()
+    return tool
+
+
+def preview_points(canvas) -> np.ndarray:
+    path = canvas._preview.path()
+    return np.array([(path.elementAt(i).x, path.elementAt(i).y) for i in range(path.elementCount())])
+
+
+def test_clicks_on_the_rim_make_one_polygon_that_follows_the_disk(qtbot, disk_window):
+    w, canvas = disk_window, disk_window.canvas
+    mouse = Mouse(qtbot, canvas)
+    tool = choose_scissors(w, qtbot, mouse)
+    doc = w.session.document
+    a, b, c = rim([0, 120, 240])
+    mouse.click(*a)
+    qtbot.waitUntil(lambda: tool.map_ready, timeout=5000)
+    # the live wire to the cursor bends along the rim, not the chord
+    toward = rim([60])[0]
+    mouse.qtbot.mouseMove(canvas.viewport(), mouse.at(*toward))
+    live, snapped = tool.live_segment()
+    assert snapped and len(live) > 10
+    radii = np.hypot(live[:, 0] - CX, live[:, 1] - CY)
+    assert np.all(np.abs(radii - R) < 4.0)
+    assert len(preview_points(canvas)) > 10  # the preview shows that path
+    mouse.click(*b)
+    mouse.click(*c)
+    mouse.double_click(*c)  # closes: back to the first anchor along the rim too
+    qtbot.waitUntil(lambda: len(doc.shapes) == 1, timeout=10000)
+    s = doc.shapes[0]
+    assert s.kind == "polygon" and s.label == "disk"
+    iou = mask_iou(polygon_to_mask(s.points, height=H, width=W), w.disk_mask)
+    straight = mask_iou(polygon_to_mask(np.array([a, b, c]), height=H, width=W), w.disk_mask)
+    assert iou >= 0.95 and straight < 0.5
+    assert len(s.points) < 150  # simplified
+    assert not tool.busy and tool.settled
+    w.undo()  # one undo step removes it
+    assert doc.shapes == []
+
+
+def test_backspace_drops_the_last_segment_and_escape_cancels(qtbot, disk_window):
+    w, canvas = disk_window, disk_window.canvas
+    mouse = Mouse(qtbot, canvas)
+    tool = choose_scissors(w, qtbot, mouse)
+    doc = w.session.document
+    a, b, c, d = rim([0, 90, 180, 270])
+    for p in (a, b, (20.0, 20.0)):  # the last one is a wrong click in the background
+        mouse.click(*p)
+    assert len(tool.anchors) == 3
+    mouse.key(K.Key_Backspace)
+    assert len(tool.anchors) == 2 and len(tool.segments) == 1
+    np.testing.assert_allclose(tool.anchors, [a, b], atol=1.0)  # mouse positions are whole view pixels
+    for p in (c, d):
+        mouse.click(*p)
+    mouse.key(K.Key_Return)
+    qtbot.waitUntil(lambda: len(doc.shapes) == 1, timeout=10000)
+    pts = doc.shapes[0].points
+    assert mask_iou(polygon_to_mask(pts, height=H, width=W), w.disk_mask) >= 0.95
+    assert pts[:, 0].min() > CX - R - 3 and pts[:, 1].min() > CY - R - 3  # the wrong click is gone
+    mouse.click(*a)
+    mouse.click(*b)
+    mouse.key(K.Key_Escape)
+    assert not tool.busy and canvas._preview.path().isEmpty()
+    mouse.key(K.Key_Return)  # nothing to close
+    assert len(doc.shapes) == 1
+    w.undo()
+    assert doc.shapes == []
+
+
+def test_until_the_map_is_ready_segments_are_straight_and_the_window_answers(qtbot, disk_window, monkeypatch):
+    from labeler.assist import live_wire
+
+    real = live_wire.LiveWire.build_map
+
+    def slow_build_map(self, anchor):
+        time.sleep(0.4)
+        return real(self, anchor)
+
+    monkeypatch.setattr(live_wire.LiveWire, "build_map", slow_build_map)
+    w, canvas = disk_window, disk_window.canvas
+    mouse = Mouse(qtbot, canvas)
+    tool = choose_scissors(w, qtbot, mouse)
+    doc = w.session.document
+    a, b, c = rim([30, 150, 270])
+    mouse.click(*a)
+    t0 = time.perf_counter()
+    mouse.qtbot.mouseMove(canvas.viewport(), mouse.at(*b))
+    live, snapped = tool.live_segment()
+    assert time.perf_counter() - t0 < 0.3 and not snapped and len(live) == 2  # straight meanwhile
+    mouse.click(*b)
+    mouse.click(*c)
+    mouse.double_click(*c)
+    assert doc.shapes == [] and tool.closing  # added once the maps are built
+    qtbot.waitUntil(lambda: len(doc.shapes) == 1, timeout=10000)
+    iou = mask_iou(polygon_to_mask(doc.shapes[0].points, height=H, width=W), w.disk_mask)
+    assert iou >= 0.95  # the segments fixed before their maps existed were traced afterwards
+
+
+def test_the_action_has_a_free_shortcut_and_a_chinese_text():
+    import xml.etree.ElementTree as ET
+    from importlib.resources import files
+
+    spec = next(a for a in ACTIONS if a.id == "tool_scissors")
+    assert [a.id for a in ACTIONS if a.shortcut == spec.shortcut] == ["tool_scissors"]
+    root = ET.fromstring((files("labeler.resources") / "translations" / "labeler_zh_CN.ts").read_bytes())
+    texts = {m.findtext("source"): m.findtext("translation") for ctx in root.iter("context")
+             if ctx.findtext("name") == "actions" for m in ctx.iter("message")}
+    assert texts.get(spec.text) and any("\u4e00" <= ch <= "\u9fff" for ch in texts[spec.text])
