@@ -5,9 +5,11 @@ A thin layer over OpenCV's ``cv2.segmentation.IntelligentScissorsMB``, in three 
 
 - :class:`LiveWire` (``applyImage``): once per image or crop; ~50 ms for 1000 x 1000 pixels,
   ~135 ms for 2000 x 2000.
-- :meth:`LiveWire.build_map` (``buildMap``): once per anchor; ~300 ms for 1000 x 1000 and
-  ~1.2 s for 2000 x 2000, so far over a frame: the GUI runs it in a worker thread.
-- :meth:`LiveWire.path` (``getContour``): per mouse move; under 0.1 ms.
+- :meth:`LiveWire.build_map` (``buildMap``): once per anchor; ~90-140 ms for a CamVid image
+  (480 x 360), ~300 ms for 1000 x 1000 and ~1.2 s for 2000 x 2000, so far over a frame: the
+  GUI runs it in a worker thread.
+- :meth:`LiveWire.path` (``getContour``): per mouse move; under 0.1 ms (median 7 us on CamVid);
+  the scissors tool's whole mouse-move handler, preview path included, ~0.4 ms on 1000 x 1000.
 
 Only a window of at most :data:`MAX_SIDE` x :data:`MAX_SIDE` pixels of an image is prepared
 (:func:`crop_window`): a larger image is worked on in the crop around a chosen point, and a path

@@ -81,6 +81,10 @@ def test_clicks_on_the_rim_make_one_polygon_that_follows_the_disk(qtbot, disk_wi
     assert not tool.busy and tool.settled
     w.undo()  # one undo step removes it
     assert doc.shapes == []
+    w.set_tool("polygon")
+    again = choose_scissors(w, qtbot, mouse)
+    assert again is not tool and again.worker is tool.worker  # one worker thread per canvas
+    assert doc.shapes == []
 
 
 def test_backspace_drops_the_last_segment_and_escape_cancels(qtbot, disk_window):
@@ -145,9 +149,62 @@ def test_the_action_has_a_free_shortcut_and_a_chinese_text():
     import xml.etree.ElementTree as ET
     from importlib.resources import files
 
+    from labeler.gui.dialogs.shortcuts import shortcut_rows
+
     spec = next(a for a in ACTIONS if a.id == "tool_scissors")
+    assert "tool_scissors" in {r[0] for r in shortcut_rows()}
     assert [a.id for a in ACTIONS if a.shortcut == spec.shortcut] == ["tool_scissors"]
     root = ET.fromstring((files("labeler.resources") / "translations" / "labeler_zh_CN.ts").read_bytes())
     texts = {m.findtext("source"): m.findtext("translation") for ctx in root.iter("context")
              if ctx.findtext("name") == "actions" for m in ctx.iter("message")}
     assert texts.get(spec.text) and any("\u4e00" <= ch <= "\u9fff" for ch in texts[spec.text])
+
+
+def test_a_wide_image_is_traced_in_a_crop_around_the_first_anchor(qtbot, tmp_path):
+    from labeler.assist.live_wire import MAX_SIDE
+    from labeler.gui.main_window import MainWindow
+
+    rgb, disk = disk_image(4)
+    wide = np.full((H, MAX_SIDE + 600, 3), 40, np.uint8)
+    x_off = wide.shape[1] - W
+    wide[:, x_off:] = rgb
+    root = tmp_path / "wide"
+    root.mkdir()
+    Image.fromarray(wide).save(root / "wide.png")
+    Project.create(root, Schema.from_names(["disk"])).close()
+    w = MainWindow(Project.open(root), autosave_s=3600)
+    qtbot.addWidget(w)
+    activate(qtbot, w)
+    w.class_dock.select("disk")
+    canvas = w.canvas
+    mouse = Mouse(qtbot, canvas)
+    tool = choose_scissors(w, qtbot, mouse)  # prepares the crop around the view's centre at once
+    qtbot.waitUntil(lambda: tool.wire is not None, timeout=5000)
+    assert tool.wire.origin == ((wide.shape[1] - MAX_SIDE) // 2, 0)  # the fitted view's centre
+    canvas.zoom_by(4.0)  # anchors a few image pixels apart need a closer view
+    canvas.centerOn(x_off + CX, CY)
+    anchors = [(x + x_off, y) for x, y in rim([0, 120, 240])]
+    for p in anchors:
+        mouse.click(*p)
+    mouse.key(K.Key_Return)
+    doc = w.session.document
+    qtbot.waitUntil(lambda: len(doc.shapes) == 1, timeout=10000)
+    assert tool.wire.origin == (wide.shape[1] - MAX_SIDE, 0) and tool.wire.size == (MAX_SIDE, H)
+    pts = doc.shapes[0].points - [x_off, 0]
+    assert mask_iou(polygon_to_mask(pts, height=H, width=W), disk) >= 0.95
+    w.close()
+
+
+def test_pixels_are_read_from_a_qimage_or_a_tile_source(tmp_path):
+    from labeler.core.tiles import TileSource
+    from labeler.gui.tiled_image import rgb_to_qimage
+    from labeler.gui.tools.scissors import read_pixels
+
+    rgb, _ = disk_image(5)
+    rgb = rgb.copy()
+    rgb[:, :, 0] = np.arange(W, dtype=np.uint8)[None, :]  # channels differ: an RGB/BGR mix-up shows
+    Image.fromarray(rgb).save(tmp_path / "d.png")
+    crop = (37, 11, 301, 200)
+    want = rgb[11:200, 37:301]
+    np.testing.assert_array_equal(read_pixels(rgb_to_qimage(rgb), crop), want)
+    np.testing.assert_array_equal(read_pixels(TileSource(tmp_path / "d.png"), crop), want)
