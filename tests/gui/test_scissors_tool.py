@@ -208,3 +208,27 @@ def test_pixels_are_read_from_a_qimage_or_a_tile_source(tmp_path):
     want = rgb[11:200, 37:301]
     np.testing.assert_array_equal(read_pixels(rgb_to_qimage(rgb), crop), want)
     np.testing.assert_array_equal(read_pixels(TileSource(tmp_path / "d.png"), crop), want)
+
+
+def test_when_the_edges_cannot_be_prepared_the_sides_are_straight_and_the_user_is_told(
+        qtbot, disk_window, monkeypatch):
+    from labeler.assist import live_wire
+
+    def broken(self, pixels, origin=(0, 0)):
+        raise ValueError("disk.png: cannot read pixels")
+
+    monkeypatch.setattr(live_wire.LiveWire, "__init__", broken)
+    w, canvas = disk_window, disk_window.canvas
+    messages = []
+    canvas.message.connect(messages.append)
+    mouse = Mouse(qtbot, canvas)
+    tool = choose_scissors(w, qtbot, mouse)
+    qtbot.waitUntil(lambda: tool.settled, timeout=5000)
+    assert any("straight segments (disk.png: cannot read pixels)" in m for m in messages)
+    anchors = rim([0, 120, 240])
+    for p in anchors:
+        mouse.click(*p)
+    mouse.key(K.Key_Return)
+    doc = w.session.document
+    assert len(doc.shapes) == 1  # at once: nothing to wait for
+    np.testing.assert_allclose(doc.shapes[0].points, anchors, atol=1.0)
