@@ -75,10 +75,11 @@ class EmbeddingCache:
         self._remember(key, state)
         return state
 
-    def put(self, engine, key: str, state: Any) -> None:
+    def put(self, engine, key: str, state: Any, disk: bool = True) -> None:
+        """Keep ``state`` under ``key`` in memory, and on disk unless ``disk`` is False."""
         self._remember(key, state)
         path = self._path(key)
-        if path is not None and hasattr(engine, "state_to_dict"):
+        if disk and path is not None and hasattr(engine, "state_to_dict"):
             import torch
 
             with atomic_open(path, "wb") as f:

@@ -13,6 +13,18 @@
   ``CROP_ENGINES``) prepare nothing up front; each request reads a crop around the prompts at full
   resolution (a coarser level only when the prompts span more than ``max_side`` pixels).
 
+**View mode** (:mod:`labeler.assist.view_region`): a user zoomed in on a huge image sees objects
+the overview shrinks to a few pixels. A :class:`LargeImage` with a ``region`` (chosen from the
+visible rectangle by :func:`~labeler.assist.view_region.choose_view_region`: the view plus a 25%
+margin, at the finest level that fits the engine's 1024 pixels, never above full resolution)
+prepares a downscale engine on that region only, read through the tile source. Its state is cached
+under the engine's cache key, the file's content key, the level and the box (in memory; on disk
+for engines whose states serialise; an engine with its own cache, SAM, keeps its disk entry under
+the crop's pixels), so going back to a region is instant. Prompts are mapped into the region and
+its masks come back as :class:`PlacedProposal` with the region's offset and scale. Low-resolution
+logits of a proposal made on another region (or the overview) are not fed back: they are in
+another frame. The window uses the overview while the view covers most of the image.
+
 Either way a proposal is a :class:`PlacedProposal`: its mask covers a region of the image
 (``offset``, ``scale`` = mask pixels per image pixel), and :func:`placed_to_shapes` turns it into
 shapes in full-resolution coordinates (polygons scaled up, or a mask RLE of the whole image built
@@ -22,7 +34,9 @@ from the region, never a dense full-size array).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Sequence
 
 import numpy as np
@@ -33,6 +47,7 @@ from ..core.shapes import MASK, POLYGON, Shape
 from ..core.tiles import TILED_ABOVE_PIXELS, TileSource
 from .cache import EmbeddingCache
 from .engine import Prompts, Proposal, Scribble
+from .view_region import ViewRegion, content_key, view_cache_key
 
 MAX_SIDE = 2048
 CROP_ENGINES = frozenset({"grabcut"})
@@ -40,21 +55,29 @@ CROP_ENGINES = frozenset({"grabcut"})
 
 @dataclass
 class LargeImage:
-    """An image file an engine must not decode whole: read it through ``source``."""
+    """An image file an engine must not decode whole: read it through ``source``. With a
+    ``region``, a downscale engine is prepared on that region only (view mode, see the module)."""
 
     source: TileSource
+    region: ViewRegion | None = None
 
     @property
     def size(self) -> tuple[int, int]:
         return self.source.size
 
 
-def load_for_engine(path, huge_pixels: int = TILED_ABOVE_PIXELS):
-    """The image as an RGB array, or a :class:`LargeImage` when it has over ``huge_pixels``."""
+def load_for_engine(path, huge_pixels: int = TILED_ABOVE_PIXELS, region: ViewRegion | None = None):
+    """The image as an RGB array, or a :class:`LargeImage` (of ``region``, if given) when it has
+    over ``huge_pixels``."""
     w, h = image_size(path)
     if w * h <= huge_pixels:
         return read_image(path)
-    return LargeImage(TileSource(path))
+    return LargeImage(TileSource(path), region)
+
+
+def uses_crops(engine) -> bool:
+    """The engine reads a full-resolution crop per request (GrabCut) instead of being prepared."""
+    return getattr(engine, "large_images", "") == "crop" or engine.name in CROP_ENGINES
 
 
 def level_for(extent: float, max_side: int) -> int:
@@ -74,12 +97,15 @@ class PlacedProposal(Proposal):
 @dataclass
 class ScaledState:
     """What the adapter keeps for a large image: the engine's state of a downscaled copy (or None
-    for crop engines), the source, and the level the copy was read at."""
+    for crop engines), the source, the level the copy was read at and, for a view region, the
+    region and the full-resolution ``origin`` of its first pixel."""
 
     source: TileSource
     inner: Any = None
     level: int = 0
     extra: dict = field(default_factory=dict)
+    origin: tuple[int, int] = (0, 0)
+    region: ViewRegion | None = None
 
 
 def _scale_prompts(p: Prompts, dx: float, dy: float, s: float) -> Prompts:
@@ -119,7 +145,8 @@ class LargeImageAdapter:
         self.min_context = min_context
         own = getattr(engine, "cache", None)
         self.cache = own if isinstance(own, EmbeddingCache) else EmbeddingCache(memory_items)
-        self.crop = getattr(engine, "large_images", "") == "crop" or engine.name in CROP_ENGINES
+        self.crop = uses_crops(engine)
+        self._logit_frames: dict[int, tuple[weakref.ref, tuple]] = {}  # id(logits) -> (logits, frame)
 
     name = property(lambda self: self.engine.name)
     accepts = property(lambda self: self.engine.accepts)
@@ -136,9 +163,39 @@ class LargeImageAdapter:
         source = image.source
         if self.crop:
             return ScaledState(source)
+        if image.region is not None:
+            return self._prepare_region(source, image.region)
         level = min(level_for(max(source.size), self.max_side), source.levels - 1)
         small = source.read_region(level, 0, 0, *source.level_size(level))
         return ScaledState(source, self._inner_prepare(small), level)
+
+    def _prepare_region(self, source: TileSource, region: ViewRegion) -> ScaledState:
+        """The engine prepared on a view region, cached by content key, level and box (module)."""
+        key = view_cache_key(self.engine.cache_key, content_key(source.path), region)
+        inner = self.cache.get(self.engine, key)
+        if inner is None:
+            crop = source.read_region(region.level, *region.box)
+            inner = self.engine.prepare(crop)  # SAM also keeps it under the crop's pixels, on disk too
+            own = self.cache is getattr(self.engine, "cache", None)
+            self.cache.put(self.engine, key, inner, disk=not own)
+        return ScaledState(source, inner, region.level, origin=region.origin, region=region)
+
+    def _feedable(self, prompts: Prompts, frame: tuple) -> Prompts:
+        """``prompts`` without logits that came from a proposal in another frame (region or overview)."""
+        known = self._logit_frames.get(id(prompts.logits)) if prompts.logits is not None else None
+        if known is None or known[0]() is not prompts.logits or known[1] == frame:
+            return prompts
+        return replace(prompts, logits=None)
+
+    def _remember_frames(self, proposals: list[Proposal], frame: tuple) -> None:
+        for p in proposals:
+            if p.logits is not None:
+                try:
+                    self._logit_frames[id(p.logits)] = (weakref.ref(p.logits), frame)
+                except TypeError:  # logits that cannot be weakly referenced: not checked
+                    pass
+        if len(self._logit_frames) > 256:
+            self._logit_frames = {k: v for k, v in self._logit_frames.items() if v[0]() is not None}
 
     def propose(self, state, prompts: Prompts) -> list[Proposal]:
         if not isinstance(state, ScaledState):
@@ -146,7 +203,9 @@ class LargeImageAdapter:
         w, h = state.source.size
         if not self.crop:
             s = 2.0 ** -state.level
-            inner, region, level = state.inner, (0, 0), state.level
+            inner, region, level = state.inner, state.origin, state.level
+            frame = (region, level, state.region)
+            prompts = self._feedable(prompts, frame)
         else:
             bounds = prompt_bounds(prompts)
             if bounds is None:
@@ -163,9 +222,13 @@ class LargeImageAdapter:
                                             min(lh, -(-cy1 // step)))
             inner, region, s = self.engine.prepare(crop), (cx0, cy0), 1.0 / step
         scaled = _scale_prompts(prompts, region[0], region[1], s)
-        return [PlacedProposal(mask=p.mask, score=p.score, engine=p.engine, logits=p.logits, offset=region,
-                               scale=s, image_size=(w, h))
-                for p in self.engine.propose(inner, scaled)]
+        proposals = self.engine.propose(inner, scaled)
+        if not self.crop:
+            self._remember_frames(proposals, frame)
+        # a candidate's mask is made when first looked at (as the engine's own may be)
+        return [PlacedProposal(mask=partial(getattr, p, "mask"), score=p.score, engine=p.engine, logits=p.logits,
+                               offset=region, scale=s, image_size=(w, h))
+                for p in proposals]
 
 
 # ------------------------------------------------------------------------------- to shapes

@@ -4,7 +4,8 @@
 chosen or another image opens, a :class:`~labeler.assist.prefetch.Prefetcher` (one background
 thread per engine) reads the image file and prepares it, then the next ``PREFETCH_AHEAD``
 images, and the panel shows a busy bar meanwhile (an image too large to decode whole is read
-downscaled or as a crop, :mod:`labeler.assist.large_image`). Prompts given before that finishes wait (only
+downscaled or as a crop, :mod:`labeler.assist.large_image`; zoomed in on one, a downscale engine is
+prepared on the visible region instead, ``assist_view.py``). Prompts given before that finishes wait (only
 the latest set matters: prompts are cumulative) and are proposed as soon as the state is ready;
 ``propose`` runs in a :class:`~labeler.gui.workers.Worker`, one call at a time, always on the
 newest prompts. A prepared state or a proposal that arrives for an image or engine no longer
@@ -31,6 +32,7 @@ from ..assist.large_image import LargeImageAdapter, load_for_engine
 from . import user_settings
 from .action_spec import ActionSpec
 from .assist_panel import AssistPanel, PluginsDialog
+from .assist_view import AssistView, preparing_text, ready_text
 from .autolabel_dialog import AssistJobs
 from .workers import Worker
 
@@ -79,9 +81,10 @@ class AssistController(QObject):
         self._prepare_finished.connect(self._on_prepare_finished)
         self._alive = [True]  # cleared when this object goes: late prefetch callbacks then do nothing
         self.destroyed.connect(partial(self._alive.__setitem__, 0, False))
-        self._states: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._states: OrderedDict[tuple, Any] = OrderedDict()
         self._memory_items = memory_items
-        self._waiting: tuple[str, str] | None = None  # the (cache key, image) being prepared for display
+        self._waiting: tuple | None = None  # the (cache key, image, view region) being prepared for display
+        self.view = AssistView(self)  # the view region of a huge image (None: the overview)
         self._pending: tuple[Prompts, Callable, Callable] | None = None
         self._proposing = False
         self.prepare_error = ""
@@ -159,6 +162,7 @@ class AssistController(QObject):
         tool = self.active_tool
         if tool is not None:
             tool.engine_changed()
+        self.view.refresh()
         self.ensure_prepared()
 
     @property
@@ -202,6 +206,7 @@ class AssistController(QObject):
         self._engine_name = None  # a checkpoint may have been configured since
         self.panel.refresh()
         self.panel.show()
+        self.view.refresh()
         self.ensure_prepared()
 
     def tool_deactivated(self) -> None:
@@ -210,6 +215,7 @@ class AssistController(QObject):
 
     def _on_image_opened(self, _key: str) -> None:
         self._pending = None
+        self.view.reset()
         if self.active_tool is not None:
             self.ensure_prepared()
 
@@ -217,9 +223,17 @@ class AssistController(QObject):
     def key(self) -> str | None:
         return self.session.key if self.session is not None else None
 
-    def _want(self) -> tuple[str, str] | None:
+    def _want(self) -> tuple | None:
         engine, key = self.engine, self.key
-        return (engine.cache_key, key) if engine is not None and key is not None else None
+        return (engine.cache_key, key, self.view.region) if engine is not None and key is not None else None
+
+    def _same_image(self, token: tuple) -> bool:
+        """``token`` is for the shown image and engine (whatever its view region)."""
+        want = self._want()
+        return want is not None and want[:2] == token[:2]
+
+    def _ready_text(self) -> str:
+        return "ready" if self.view.region is None else ready_text(self.view.region)
 
     @property
     def ready(self) -> bool:
@@ -243,24 +257,32 @@ class AssistController(QObject):
         prefetcher = self._prefetchers.get(engine.cache_key)
         if prefetcher is None:
             project = s.project
-            # a huge image is never decoded whole: SAM gets a downscaled copy, GrabCut a crop
-            prefetcher = self._prefetchers[engine.cache_key] = Prefetcher(
-                LargeImageAdapter(engine), lambda key: load_for_engine(project.image_path(key)),
-                ahead=PREFETCH_AHEAD)
-        future = prefetcher.focus(s.keys, s.index)  # also queues the next images
+
+            def load(item):  # an image key, or (key, view region)
+                key, region = item if isinstance(item, tuple) else (item, None)
+                return load_for_engine(project.image_path(key), region=region)
+            # a huge image is never decoded whole: SAM gets a downscaled copy or the view, GrabCut a crop
+            prefetcher = self._prefetchers[engine.cache_key] = Prefetcher(LargeImageAdapter(engine), load,
+                                                                          ahead=PREFETCH_AHEAD)
+        region = want[2]
+        if region is None:
+            future = prefetcher.focus(s.keys, s.index)  # also queues the next images
+        else:  # the view region first, then the overview and the next image
+            future = prefetcher.focus([(s.keys[s.index], region), *s.keys[s.index:]], 0)
         if want in self._states:
             self._states.move_to_end(want)
-            self.panel.set_busy(self._proposing, "ready")
+            self.panel.set_busy(self._proposing, self._ready_text())
             self._pump()
             return
         self._waiting = want
         if not future.done():
-            self.panel.set_busy(True, f"preparing {want[1]} with {engine.name}...")
+            self.panel.set_busy(True, f"preparing {want[1]} with {engine.name}..." if region is None
+                                else preparing_text(engine.name))
         # called on the prefetch thread (or here, when already done): hand it to the GUI thread
         alive, signal = self._alive, self._prepare_finished
         future.add_done_callback(lambda f, token=want: alive[0] and signal.emit(token, f))
 
-    def _on_prepare_finished(self, token: tuple[str, str], future) -> None:
+    def _on_prepare_finished(self, token: tuple, future) -> None:
         if future.cancelled():
             return  # the user moved on before it started
         error = future.exception()
@@ -269,7 +291,7 @@ class AssistController(QObject):
         else:
             self._prepared(token, future.result())
 
-    def _prepared(self, token: tuple[str, str], state: Any) -> None:
+    def _prepared(self, token: tuple, state: Any) -> None:
         if token != self._want():
             return  # prepared for an image or engine no longer shown: dropped (the prefetcher keeps it)
         self._waiting = None
@@ -277,10 +299,10 @@ class AssistController(QObject):
         self._states.move_to_end(token)
         while len(self._states) > self._memory_items:
             self._states.popitem(last=False)
-        self.panel.set_busy(self._proposing, "ready")
+        self.panel.set_busy(self._proposing, self._ready_text())
         self._pump()
 
-    def _prepare_failed(self, token: tuple[str, str], error: BaseException) -> None:
+    def _prepare_failed(self, token: tuple, error: BaseException) -> None:
         if token == self._want():
             self._waiting = None
             self.prepare_error = f"{token[1]}: {error}"
@@ -308,6 +330,7 @@ class AssistController(QObject):
             on_error(str(e))
             return
         self._pending = (prompts, on_result, on_error)
+        self.view.update(prompts)  # a prompt outside the prepared view region: that view first
         if self.prepare_error:
             self.ensure_prepared()  # try again: the file may be readable now
         self._pump()
@@ -327,15 +350,15 @@ class AssistController(QObject):
         self._proposing = True
         self.panel.set_busy(True, f"proposing with {engine.name}...")
 
-        def done(proposals):
+        def done(proposals):  # placed in full-resolution pixels: good for any view region of the image
             self._finish_proposal()
-            if self._want() == want:
+            if self._same_image(want):
                 on_result(proposals)
             self._pump()
 
         def failed(error):
             self._finish_proposal()
-            if self._want() == want:
+            if self._same_image(want):
                 on_error(f"{engine.name}: {error}")
             self._pump()
 
@@ -343,7 +366,7 @@ class AssistController(QObject):
 
     def _finish_proposal(self) -> None:
         self._proposing = False
-        self.panel.set_busy(self._waiting is not None, "ready" if self.ready else "")
+        self.panel.set_busy(self._waiting is not None, self._ready_text() if self.ready else "")
 
     # -- keys and buttons the canvas does not hand to tools ---------------------------------------
     _FILTERED = frozenset({QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress,

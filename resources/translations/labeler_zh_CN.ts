@@ -569,6 +569,14 @@ Restore them?</source>
         <translation>将提示保存为弱标注</translation>
     </message>
     <message>
+        <source>preparing the zoomed-in view with {0}...</source>
+        <translation>正在用 {0} 准备放大后的可见区域...</translation>
+    </message>
+    <message>
+        <source>ready: zoomed-in view at 1/{0} scale</source>
+        <translation>就绪：放大后的可见区域，比例 1/{0}</translation>
+    </message>
+    <message>
         <source>Accepting a proposal also saves its points, box and scribbles as weak labels, linked from the accepted shape</source>
         <translation>接受提议时，同时将其点、框和涂鸦保存为弱标注，并由接受的形状链接</translation>
     </message>
