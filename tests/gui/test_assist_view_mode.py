@@ -117,13 +117,25 @@ def test_zoomed_in_a_click_is_proposed_on_the_visible_region_and_lands_where_mad
     qtbot.waitUntil(lambda: assist.view.region == region and assist.ready, timeout=10000)
     assert len(engine.prepared) == away  # cached: not prepared again
 
+    # a click right after panning, outside the prepared region: that view is prepared first
+    canvas.centerOn(3_000, 2_400)
+    elsewhere = (3_020.0, 2_410.0)
+    assert not region.contains((*elsewhere, *elsewhere))
+    Mouse(qtbot, canvas).click(*elsewhere)
+    qtbot.waitUntil(lambda: tool.current is not None, timeout=10000)
+    new = assist.view.region
+    assert new.contains((*elsewhere, *elsewhere)) and tool.current.offset == new.origin
+    np.testing.assert_allclose(engine.clicks[-1], new.to_region([elsewhere])[0], atol=1e-6)
+    Mouse(qtbot, canvas).key(Qt.Key.Key_Escape)
+    assert len(engine.prepared) == away + 1
+
     # zoomed out: the overview is used again
     canvas.fit()
     qtbot.waitUntil(lambda: assist.view.region is None and assist.ready, timeout=10000)
     Mouse(qtbot, canvas).click(2_000, 1_500)
     qtbot.waitUntil(lambda: tool.current is not None, timeout=10000)
     assert tool.current.offset == (0, 0) and tool.current.mask.shape == overview[:2]
-    assert len(engine.prepared) == away  # the overview was kept
+    assert len(engine.prepared) == away + 1  # the overview was kept
 
 
 def test_the_view_mode_status_is_translated(qapp):
