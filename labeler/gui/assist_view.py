@@ -58,8 +58,11 @@ class AssistView(QObject):
         if source is None or engine is None or uses_crops(engine):
             return None  # an ordinary image; or GrabCut, which reads full-resolution crops anyway
         bounds = prompt_bounds(prompts) if prompts is not None else None
-        return choose_view_region(self.visible_rect(), source.size, source.levels, prompts=bounds,
-                                  current=self.region, side=self.side, max_side=MAX_SIDE)
+        region = choose_view_region(self.visible_rect(), source.size, source.levels, prompts=bounds,
+                                    current=self.region, side=self.side, max_side=MAX_SIDE)
+        if region is not None and not source.readable_now(region.level):
+            return None  # its pyramid cache is still being built (pyramid_build.py): the overview meanwhile
+        return region
 
     def update(self, prompts: Prompts | None = None) -> bool:
         """Work the region out again; prepare it when it changed. True when it changed."""

@@ -138,6 +138,18 @@ def test_zoomed_in_a_click_is_proposed_on_the_visible_region_and_lands_where_mad
     assert len(engine.prepared) == away + 1  # the overview was kept
 
 
+def test_while_the_zoomed_in_level_cannot_be_read_yet_the_overview_is_used(zoomable, qtbot, monkeypatch):
+    w, engine = zoomable
+    source = w.canvas.tiled_image.source
+    _zoom_to(w.canvas, 4_000, 3_000, 1.0)
+    region = w.assist.view.choose()
+    assert region is not None and region.level < 3
+    monkeypatch.setattr(source, "readable_now", lambda level: level >= 3)  # a JPEG while its cache builds
+    assert w.assist.view.choose() is None
+    monkeypatch.undo()
+    assert w.assist.view.choose() == region
+
+
 def test_the_view_mode_status_is_translated(qapp):
     from labeler.assist.view_region import ViewRegion
     from labeler.gui.assist_view import preparing_text, ready_text
