@@ -6,8 +6,9 @@ watches the canvas: once the view has settled after a pan or zoom (``SETTLE_MS``
 when a prompt is given, it works the region out again (prompts given so far count as part of the
 view, so they always lie inside it) and, when it differs, asks the controller to prepare it; the
 controller's worker prepares it, and prompts wait for it as they wait for any image. Zoomed out,
-the region is None and the overview is used. A region is kept while it holds the view and the
-prompts, so small pans prepare nothing.
+the region is None and the overview is used, as it is while the region's level cannot be read
+yet (a huge JPEG whose pyramid cache is still being built). A region is kept while it holds the
+view and the prompts, so small pans prepare nothing.
 """
 
 from __future__ import annotations
