@@ -415,20 +415,19 @@ def bridged_ring(geom) -> np.ndarray:
     pieces = [np.asarray(r.coords)[:-1] for r in polys[0].interiors]
     for p in polys[1:]:
         pieces += [np.asarray(p.exterior.coords)[:-1]] + [np.asarray(r.coords)[:-1] for r in p.interiors]
-    lines = [shapely.LineString(np.vstack([pc, pc[:1]])) for pc in pieces]
-    dist = [ln.distance(shapely.LineString(np.vstack([ring, ring[:1]]))) for ln in lines]
-    left = set(range(len(pieces)))
-    while left:
-        k = min(left, key=lambda j: dist[j])
-        left.discard(k)
+    lines = np.array([shapely.LineString(np.vstack([pc, pc[:1]])) for pc in pieces], dtype=object)
+    dist = shapely.distance(lines, shapely.LineString(np.vstack([ring, ring[:1]]))).astype(np.float64)
+    for _ in range(len(pieces)):  # distances to the pieces left: one vectorised call per cut
+        k = int(np.argmin(dist))
+        dist[k] = np.inf
         cut = shapely.shortest_line(lines[k], shapely.LineString(np.vstack([ring, ring[:1]])))
         p, q = np.asarray(cut.coords[0]), np.asarray(cut.coords[1])
         ring, i = _insert_on_ring(ring, q)
         piece, j = _insert_on_ring(pieces[k], p)
         ring = np.vstack([ring[:i + 1], piece[j:], piece[:j + 1], ring[i:]])
-        added = shapely.union_all([lines[k], cut])
-        for other in left:
-            dist[other] = min(dist[other], lines[other].distance(added))
+        left = np.isfinite(dist)
+        if left.any():
+            dist[left] = np.minimum(dist[left], shapely.distance(lines[left], shapely.union_all([lines[k], cut])))
     keep = np.ones(len(ring), bool)
     keep[1:] = np.any(ring[1:] != ring[:-1], axis=1)  # repeats where a cut has length zero
     return ring[keep]
