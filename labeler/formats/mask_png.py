@@ -16,7 +16,10 @@ stems (relative to ``src``).
 
 Without ``images``/``masks``, ``src`` is searched for the usual layouts: ``images/`` +
 ``masks/``, ``JPEGImages/`` + ``SegmentationClass/``, or CamVid's ``X/`` + ``Xannot/`` pairs
-(each such pair also becomes split ``X``).
+(each such pair also becomes split ``X``). ``detect`` (``registry.detect_format``) recognises
+those layouts with index masks, and with colour masks where that is unambiguous: each of the
+first pairs an RGB PNG of its image's size with at most 256 colours, fewer than the image, and
+no other format claiming the folder.
 
 Export writes one index PNG per image (mode 'L' when every value fits in a byte, 16-bit
 otherwise) with void where no shape paints, a ``schema.json``, the split lists, and optionally a
@@ -51,6 +54,11 @@ _LAYOUTS = (("images", "masks"), ("images", "labels"), ("images", "annotations")
             ("JPEGImages", "SegmentationClass"), ("img", "ann"))
 MASK_DIR = "masks"
 COLOR_DIR = "color"
+#: most colours a colour mask may hold to be taken for one by ``detect`` (a photo has thousands)
+MAX_MASK_COLOURS = 256
+#: image/mask pairs ``detect`` looks at, and the largest colour mask it decodes
+DETECT_PAIRS = 3
+DETECT_MAX_PIXELS = 64_000_000
 
 
 # ----------------------------------------------------------------------------- layout
@@ -90,14 +98,48 @@ def _is_index_png(path: Path) -> bool:
         return False
 
 
+def _is_colour_mask_for(mask: Path, image: Path) -> bool:
+    """Whether ``mask`` reads as a colour label map of ``image``: an RGB(A) PNG of the image's
+    size with at most :data:`MAX_MASK_COLOURS` colours, and fewer colours than the image (so
+    which of the two is the photo is clear). Masks over :data:`DETECT_MAX_PIXELS` are not read
+    (give the format by name)."""
+    try:
+        with Image.open(mask) as m, Image.open(image) as im:
+            if m.format != "PNG" or m.mode not in ("RGB", "RGBA") or m.size != im.size or \
+                    m.size[0] * m.size[1] > DETECT_MAX_PIXELS:
+                return False
+            colours = m.convert("RGB").getcolors(MAX_MASK_COLOURS)
+            return colours is not None and im.convert("RGB").getcolors(len(colours)) is None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return False
+
+
+def _claimed_by_another_format(path: Path) -> bool:
+    from .registry import FORMATS, get_format  # the registry imports the formats lazily
+
+    for name, module in FORMATS.items():
+        det = getattr(get_format(name), "detect", None) if module != __name__ else None
+        if det is not None and det(path):
+            return True
+    return False
+
+
 def detect(path) -> bool:
-    """A folder with an images folder and a masks folder whose files pair by stem and whose
-    masks are single-channel PNGs."""
-    for img_dir, mask_dir, _ in find_pairs(Path(path)):
+    """A folder with an images folder and a masks folder whose files pair by stem, the masks
+    being single-channel PNGs, or colour masks: the first :data:`DETECT_PAIRS` pairs each a
+    colour label map of its image (see :func:`_is_colour_mask_for`), in a folder that no other
+    format recognises (a VOC devkit with colour masks stays VOC)."""
+    path = Path(path)
+    for img_dir, mask_dir, _ in find_pairs(path):
         images = _files_by_stem(img_dir, IMAGE_EXTENSIONS)
         masks = _files_by_stem(mask_dir, (".png",))
         common = sorted(set(images) & set(masks))
-        if common and _is_index_png(masks[common[0]]):
+        if not common:
+            continue
+        if _is_index_png(masks[common[0]]):
+            return True
+        if all(_is_colour_mask_for(masks[s], images[s]) for s in common[:DETECT_PAIRS]) and \
+                not _claimed_by_another_format(path):
             return True
     return False
 

@@ -225,8 +225,13 @@ def test_detect(tmp_path):
     assert mask_png.detect(tmp_path / "plain")
     assert mask_png.detect(camvid_like)
     assert detect_format(camvid_like) == "mask-png"
-    assert not mask_png.detect(colour)
+    assert not mask_png.detect(colour)  # a black image and a black mask: which is the photo?
     assert not mask_png.detect(tmp_path / "nothing")
+    # the same masks saved as RGB beside photos are (tests/formats/test_format_detection.py: more)
+    write_pair(tmp_path / "rgb", "a", synthetic_mask())
+    with Image.open(tmp_path / "rgb" / "masks" / "a.png") as im:
+        im.convert("RGB").save(tmp_path / "rgb" / "masks" / "a.png")
+    assert mask_png.detect(tmp_path / "rgb") and detect_format(tmp_path / "rgb") == "mask-png"
 
 
 def test_camvid_like_layout_imports_every_pair_with_folder_splits(tmp_path):
