@@ -58,7 +58,8 @@ image keys to cityscapes names is written to ``labeler_cityscapes_names.json`` b
 Import reads ``gtFine/*/*/*_gtFine_polygons.json`` with the images under ``leftImg8bit``:
 each polygon becomes a polygon shape whose z is its position in the file; the split is the
 folder name; deleted objects are skipped; ``cargroup``-style labels become the class with the
-shape flag ``group``.
+shape flag ``group``. Polygons are kept as written: a bridged hole reads back as a polygon whose
+zero-width cut touches itself (drawn the same; shapely, and so ``labeler check``, calls it invalid).
 """
 
 from __future__ import annotations
