@@ -33,6 +33,7 @@ FORMATS: dict[str, str] = {
     "mask-png": "labeler.formats.mask_png",
     "weak": "labeler.formats.weak_labels",
     "yolo": "labeler.formats.yolo",
+    "cvat": "labeler.formats.cvat",
 }
 
 
