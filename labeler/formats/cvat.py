@@ -1,33 +1,27 @@
 """CVAT "for images 1.1": ``annotations.xml`` (plus ``images/``), import and export.
 
-The file: ``<annotations><version>1.1</version><meta>...<labels><label><name>..`` then one
-``<image id name [subset] width height>`` per frame holding ``<polygon points="x,y;x,y">``,
-``<box xtl ytl xbr ybr [rotation]>``, ``<polyline>``, ``<points>``, ``<ellipse cx cy rx ry>``,
-``<mask rle left top width height>`` and ``<tag>``; each shape has ``label``, ``source``,
-``occluded``, ``z_order``, optional ``group_id`` and ``<attribute name="..">value</attribute>``.
+``<annotations><version>1.1</version><meta>..<labels><label><name>..`` then per frame
+``<image id name [subset] width height>`` with ``<polygon|polyline|points points="x,y;x,y">``,
+``<box xtl ytl xbr ybr>``, ``<ellipse cx cy rx ry>``, ``<mask rle left top width height>`` and
+``<tag>``; shapes carry ``label source occluded z_order [group_id]`` and ``<attribute>`` children.
+A mask's ``rle`` is CVAT's own encoding, not COCO's: run lengths over the mask's bounding box,
+row by row, alternating 0/1 and starting with zeros (a run of 0 when the first pixel is set).
 
-A mask's ``rle`` is CVAT's own run-length encoding (not COCO's): run lengths of the mask's
-bounding box (``left``/``top``/``width``/``height``), read row by row, alternating 0 and 1 and
-starting with a run of zeros (of length 0 when the first pixel is set), written ``"3, 2, 7"``.
+Mapping: polygon, box (rectangle; a rotated box comes in as a polygon), polyline (linestrip, or
+line for 2 points; scribbles go out as polylines without their width), points (one point shape
+per point, regrouped on export), ellipse (circle; unequal radii come in as a polygon), mask, tag
+(image tags); ``group_id`` = ``instance_id`` (0: none), ``z_order`` = ``z``, ``subset`` = split
+(Train/Validation/Test = train/val/test). Checkbox attributes become flags; other attributes,
+``occluded`` and CVAT's ``source`` ride along under the shape's ``"cvat"`` key and go back out.
+CVAT polygons have no holes: a polygon with holes is exported as a ``<mask>`` of its pixels
+(pixel-edge convention), the faithful choice, which CVAT edits as it is. Weak flags, scores and
+descriptions have no place in CVAT.
 
-Mapping. polygon <-> polygon; box <-> rectangle (a rotated box comes in as its 4-corner polygon);
-polyline <-> linestrip (2 points: line; a scribble goes out as a polyline, its width lost);
-points <-> point shapes (one per point, regrouped into one ``<points>`` on export); ellipse <->
-circle (an ellipse with unequal radii comes in as a polygon); mask <-> mask; ``<tag>`` <-> image
-tags; ``group_id`` <-> ``instance_id`` (0 = none); ``z_order`` <-> ``z``; ``subset`` <-> split
-(Train/Validation/Test <-> train/val/test). Attributes the label declares as ``checkbox`` become
-the shape's flags; other attributes, ``occluded`` and CVAT's ``source`` ride along under the
-shape's ``"cvat"`` key and are written back. CVAT polygons have no holes, so a polygon with
-holes is exported as a ``<mask>`` of its pixels (pycocotools' pixel-edge convention): the faithful
-choice, since a polygon with bridging cuts would change under CVAT's polygon editing. Weak flags,
-scores and descriptions have no place in CVAT and are not written.
-
-Import reads ``annotations.xml`` (the file, or a folder holding it) with defusedxml, so entity
-declarations (billion laughs) and external references are refused; a file that is not valid XML
-is refused in one line naming it, before anything is written. Images are found under
-``images/`` beside the XML, or beside it, or under ``images=DIR``; a name that is absolute or
-climbs out with ``..`` is refused for that image (:func:`~labeler.core.fileio.safe_join`). Bad
-shapes are reported by file, image and element, and skipped. Tracks (CVAT for video) are not read.
+Import reads the file (or a folder holding it) with defusedxml: entity declarations (billion
+laughs), external references and invalid XML are refused in one line before anything is written.
+Images are looked for under ``images/`` beside the XML, then beside it (or in ``images=DIR``);
+absolute names and names climbing out with ``..`` are refused per image (``safe_join``). Bad
+shapes are reported by file, image and element and skipped; tracks (CVAT for video) are not read.
 """
 
 from __future__ import annotations
@@ -46,7 +40,7 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from ..core import geometry
-from ..core.errors import FormatError, ImageReadError, InvalidShapeError, LabelerError, UnsafePathError
+from ..core.errors import FormatError, InvalidShapeError, LabelerError
 from ..core.fileio import atomic_open, safe_join
 from ..core.images import image_size
 from ..core.jobs import JobContext
