@@ -47,6 +47,13 @@ SOURCES = ("manual", "import", "sam", "grabcut", "superpixel", "model", "wand")
 #: flag to False and keeps the source, so one can still tell where the shape came from.
 PROPOSAL_FLAG = "proposal"
 
+def flagged_as_proposal(source: str, flags: dict) -> bool:
+    """The rule of :attr:`Shape.is_proposal` on a shape's source and flags (also applied to a
+    shape as stored in a file, without building the shape)."""
+    flag = flags.get(PROPOSAL_FLAG)
+    return flag is True or (source == "model" and flag is not False)
+
+
 _MIN_POINTS = {POLYGON: 3, RECTANGLE: 2, CIRCLE: 2, POINT: 1, LINE: 2, LINESTRIP: 2, SCRIBBLE: 1}
 _EXACT_POINTS = {RECTANGLE: 2, CIRCLE: 2, POINT: 1, LINE: 2}
 
@@ -127,8 +134,7 @@ class Shape:
         """A shape an engine made that no person has accepted yet: flagged ``proposal: True``
         (autolabel, SAM, GrabCut results) or a model pre-label (``source="model"``) whose flag is
         not False. Accepting sets the flag to False."""
-        flag = self.flags.get(PROPOSAL_FLAG)
-        return flag is True or (self.source == "model" and flag is not False)
+        return flagged_as_proposal(self.source, self.flags)
 
     @property
     def is_weak(self) -> bool:

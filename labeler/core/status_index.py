@@ -5,6 +5,10 @@ modification time (ns) of its annotation file when that status was read. On open
 file still has that size and mtime is trusted; an image without a file is "new" (no read
 either); anything else is *stale* and is read again, lazily, by whoever calls :meth:`refresh`
 (the GUI does it in a worker). Saving an annotation records its new status and stamp at once.
+
+Each entry also holds how many proposals (shapes awaiting review, ``Shape.is_proposal``) the file
+has, so the file list can show and filter the images a reviewer still has to look at; an entry
+from before counts were kept is stale (read once more).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Iterable
 
 from .fileio import write_json_atomic
 from .project import Project
+from .shapes import flagged_as_proposal
 
 INDEX_FILE = Path(".labeler") / "status.json"
 INDEX_VERSION = 1
@@ -32,11 +37,28 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 def read_status(path: Path) -> str:
     """The status written in one annotation file ("unreadable" when it cannot be parsed)."""
+    return read_entry(path)[0]
+
+
+def count_proposals(shapes) -> int:
+    """How many of a file's shape objects (labelme dicts) are proposals awaiting review."""
+    n = 0
+    for d in shapes if isinstance(shapes, list) else ():
+        if isinstance(d, dict):
+            ext = d.get("labeler") if isinstance(d.get("labeler"), dict) else {}
+            flags = d.get("flags") if isinstance(d.get("flags"), dict) else {}
+            n += flagged_as_proposal(str(ext.get("source", "manual")), flags)
+    return n
+
+
+def read_entry(path: Path) -> tuple[str, int]:
+    """``(status, proposals)`` of one annotation file, parsed once (``("unreadable", 0)`` when it
+    cannot be parsed)."""
     try:
         d = json.loads(Path(path).read_text("utf-8"))
-        return str((d.get("labeler") or {}).get("status", "new"))
+        return str((d.get("labeler") or {}).get("status", "new")), count_proposals(d.get("shapes"))
     except (OSError, ValueError, AttributeError):
-        return "unreadable"
+        return "unreadable", 0
 
 
 class StatusIndex:
@@ -71,7 +93,8 @@ class StatusIndex:
                     self.dirty = True
                 continue
             e = self._entries.get(key)
-            if e is not None and (e.get("mtime_ns"), e.get("size")) == stamp and isinstance(e.get("status"), str):
+            if e is not None and (e.get("mtime_ns"), e.get("size")) == stamp and isinstance(e.get("status"), str) \
+                    and "proposals" in e:
                 statuses[key] = e["status"]
             else:
                 statuses[key] = UNKNOWN
@@ -85,9 +108,10 @@ class StatusIndex:
             out[key] = self.record(key, None)
         return out
 
-    def record(self, key: str, status: str | None) -> str:
-        """Index ``key``'s annotation as it is on disk now; ``status`` when the caller knows it
-        (just saved), else read from the file."""
+    def record(self, key: str, status: str | None, proposals: int | None = None) -> str:
+        """Index ``key``'s annotation as it is on disk now; ``status`` (and ``proposals``, its
+        number of proposals) when the caller knows it (just saved), else read from the file. A
+        status given without a count leaves the count unknown (None: shown as none)."""
         path = self.project.annotation_path(key)
         stamp = _stamp(path)
         if stamp is None:
@@ -96,10 +120,18 @@ class StatusIndex:
             return "new"
         if status is None:
             self.reads += 1
-            status = read_status(path)
-        self._entries[key] = {"status": status, "mtime_ns": stamp[0], "size": stamp[1]}
+            status, proposals = read_entry(path)
+        self._entries[key] = {"status": status, "mtime_ns": stamp[0], "size": stamp[1], "proposals": proposals}
         self.dirty = True
         return status
+
+    def proposal_counts(self, keys: Iterable[str]) -> dict[str, int]:
+        """How many proposals each key's file had when indexed (0 when unknown or not indexed)."""
+        out = {}
+        for key in keys:
+            n = (self._entries.get(key) or {}).get("proposals")
+            out[key] = n if isinstance(n, int) else 0
+        return out
 
     def save(self) -> bool:
         """Write the index if it changed and the project may be written; False if not written."""

@@ -16,6 +16,7 @@ from .dialogs.controller import DIALOG_ACTIONS
 from .edit_ops import TOOL_ACTIONS
 from .image_adjust import IMAGE_ADJUST_ACTIONS
 from .labeling_aids import AIDS_ACTIONS
+from .review import REVIEW_ACTIONS
 from .schema_edit import SCHEMA_ACTIONS
 from .shape_order import SHAPE_ORDER_ACTIONS
 from .tools.scissors import SCISSORS_ACTIONS
@@ -50,7 +51,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(f"class_{i}", f"Class {i}", str(i), "select_class_index", "&Classes", arg=i - 1)
     for i in range(1, 10)
 ) + TOOL_ACTIONS + DIALOG_ACTIONS + ASSIST_ACTIONS + SHAPE_ORDER_ACTIONS + SCHEMA_ACTIONS + TRAIN_ACTIONS \
-    + IMAGE_ADJUST_ACTIONS + AIDS_ACTIONS + SCISSORS_ACTIONS
+    + IMAGE_ADJUST_ACTIONS + AIDS_ACTIONS + SCISSORS_ACTIONS + REVIEW_ACTIONS
 
 
 def resolve_handler(window, path: str):

@@ -1,10 +1,14 @@
-"""The file list dock: every image with its status, a filter box, a status filter and "n of N done"."""
+"""The file list dock: every image with its status, a filter box, a status filter and "n of N done".
+
+An image with proposals awaiting review says how many ("3 proposals"); the "with proposals" box,
+shown while any image has some, keeps only those (counts come from the status index, review.py).
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QLineEdit, QListWidget, \
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel, QLineEdit, QListWidget, \
     QListWidgetItem, QVBoxLayout, QWidget
 
 from ..core.events import Signal
@@ -37,25 +41,34 @@ class FileListDock(QDockWidget):
         self.status_filter.setToolTip(QCoreApplication.translate("docks", "Show only images with this status"))
         for text, statuses in STATUS_FILTERS:
             self.status_filter.addItem(QCoreApplication.translate("docks", text), statuses)
+        self.proposal_filter = QCheckBox(QCoreApplication.translate("docks", "with proposals"), body)
+        self.proposal_filter.setObjectName("proposal_filter")
+        self.proposal_filter.setToolTip(
+            QCoreApplication.translate("docks", "Show only images with proposals to review"))
         self.summary = QLabel(body)
         self.list = QListWidget(body)
         top = QHBoxLayout()
         top.addWidget(self.filter_box, 1)
         top.addWidget(self.status_filter)
         lay.addLayout(top)
+        lay.addWidget(self.proposal_filter, 0, Qt.AlignmentFlag.AlignLeft)  # own row: the dock gets no wider
+        self.proposal_filter.setHidden(True)  # shown while some image has proposals (or it is on)
         lay.addWidget(self.list)
         lay.addWidget(self.summary)
         self.setWidget(body)
         self._statuses: dict[str, str] = {}
         self._rows: dict[str, int] = {}
+        self._proposals: dict[str, int] = {}  # key -> proposals awaiting review (absent: none)
         self.filter_box.textChanged.connect(self.apply_filter)
         self.status_filter.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        self.proposal_filter.toggled.connect(lambda _on: self.apply_filter())
         self.list.itemActivated.connect(self._on_activated)
         self.list.itemClicked.connect(self._on_activated)
 
     def set_entries(self, keys: list[str], statuses: dict[str, str]) -> None:
         self.list.clear()
         self._rows = {}
+        self._proposals = {}  # another project: set_proposals follows
         self._statuses = {k: statuses.get(k, "new") for k in keys}
         for i, k in enumerate(keys):
             item = QListWidgetItem()
@@ -79,6 +92,18 @@ class FileListDock(QDockWidget):
                 self._paint(key)
         self.apply_filter()
 
+    def set_proposals(self, counts: dict[str, int]) -> None:
+        """Proposal counts of these images (the others keep theirs); one filter pass."""
+        changed = [k for k, n in counts.items() if k in self._rows and self._proposals.get(k, 0) != n]
+        for key in changed:
+            self._proposals[key] = counts[key]
+            self._paint(key)
+        if changed:
+            self.apply_filter()
+
+    def proposal_count(self, key: str) -> int:
+        return self._proposals.get(key, 0)
+
     def set_current(self, key: str) -> None:
         if key in self._rows:
             self.list.blockSignals(True)
@@ -94,10 +119,13 @@ class FileListDock(QDockWidget):
     def apply_filter(self) -> None:
         words = self.filter_box.text().lower().split()
         keep = self.status_filter.currentData()
+        only_proposals = self.proposal_filter.isChecked()
+        self.proposal_filter.setHidden(not only_proposals and not any(n > 0 for n in self._proposals.values()))
         for k, r in self._rows.items():
             status_text = STATUS_TEXT.get(self._statuses[k], self._statuses[k])
             hay = f"{k.lower()} {status_text}"
-            shown = (keep is None or self._statuses[k] in keep) and all(w in hay for w in words)
+            shown = (keep is None or self._statuses[k] in keep) and all(w in hay for w in words) \
+                and (not only_proposals or self._proposals.get(k, 0) > 0)
             self.list.setRowHidden(r, not shown)
         shown = len(self.visible_keys())
         text = f"{self.done_count()} of {len(self._rows)} done"
@@ -108,7 +136,12 @@ class FileListDock(QDockWidget):
     def _paint(self, key: str) -> None:
         item = self.list.item(self._rows[key])
         status = self._statuses[key]
-        item.setText(f"{key}  [{STATUS_TEXT.get(status, status)}]")
+        text = f"{key}  [{STATUS_TEXT.get(status, status)}]"
+        n = self._proposals.get(key, 0)
+        if n > 0:
+            text += "  " + (QCoreApplication.translate("docks", "1 proposal") if n == 1
+                            else QCoreApplication.translate("docks", "{0} proposals").format(n))
+        item.setText(text)
         item.setForeground(STATUS_COLOR.get(status, QColor(0, 0, 0)))
 
     def _on_activated(self, item: QListWidgetItem) -> None:

@@ -24,6 +24,7 @@ from .labeling_aids import LabelingAids
 from .pixel_status import PixelStatus
 from .pyramid_build import PyramidBuildController
 from .recovery import RecoveryController
+from .review import ReviewController
 from .session import LabelingSession
 from .shape_list import ShapeListDock
 from .schema_edit import SchemaEditController
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.pyramid_build = PyramidBuildController(self)  # huge PNG/JPEG/TIFF: pyramid cache in a worker
         self.image_adjust = ImageAdjustController(self)  # brightness/contrast/gamma of the display only
         self.aids = LabelingAids(self)  # hide all shapes, keep previous annotation, simplify polygons
+        self.review = ReviewController(self)  # proposal counts, next with proposals, accept/reject all, Tab
         self.actions_by_id = build_actions(self)
         self.schema_edit.add_context_menu(self.actions_by_id)
         self.training.sync_actions(self.actions_by_id)
@@ -118,6 +120,7 @@ class MainWindow(QMainWindow):
         self.class_dock.set_schema(project.schema)
         self.shape_dock.set_classes(project.schema.names())
         self.file_dock.set_entries(s.keys, s.statuses)
+        self.review.attach(s)  # after the entries: it sets their proposal counts
         if project.read_only:
             self.show_message(project.lock_warning or "project opened read-only")
         if s.keys:
@@ -281,6 +284,7 @@ class MainWindow(QMainWindow):
         self.assist.shutdown()  # stop the prefetch and propose threads: no callback comes after this
         self.training.shutdown()  # cancel training, prediction and the live preview; wait for their threads
         self.pyramid_build.shutdown()  # a pyramid cache being built stops at its next strip
+        self.review.shutdown()  # files changed by a job still being read again: dropped
         if self.project is not None:
             self.project.close()
         event.accept()

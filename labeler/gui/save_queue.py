@@ -271,7 +271,8 @@ class SessionSaver:
                 continue
             if req.key in self.failed and self.failed[req.key].ticket < req.ticket:
                 del self.failed[req.key]
-            s.status_index.record(req.key, req.snapshot.status)
+            s.status_index.record(req.key, req.snapshot.status,
+                                  sum(1 for shape in req.snapshot.shapes if shape.is_proposal))
             if doc is not None and doc is s.document:
                 doc.mark_saved(point)
             if req.key == s.key:

@@ -35,6 +35,22 @@
 <context>
     <name>actions</name>
     <message>
+        <source>Next Image with Pr&amp;oposals</source>
+        <translation>下一张有候选标注的图像(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Previous Image with Proposa&amp;ls</source>
+        <translation>上一张有候选标注的图像(&amp;L)</translation>
+    </message>
+    <message>
+        <source>Accept All Proposals and &amp;Next</source>
+        <translation>接受全部候选标注并转到下一张(&amp;N)</translation>
+    </message>
+    <message>
+        <source>Re&amp;ject All Proposals</source>
+        <translation>拒绝全部候选标注(&amp;J)</translation>
+    </message>
+    <message>
         <source>Bring Shapes &amp;Forward</source>
         <translation>上移形状(&amp;F)</translation>
     </message>
@@ -369,6 +385,22 @@
 </context>
 <context>
     <name>docks</name>
+    <message>
+        <source>with proposals</source>
+        <translation>有候选标注</translation>
+    </message>
+    <message>
+        <source>Show only images with proposals to review</source>
+        <translation>只显示有待审核候选标注的图像</translation>
+    </message>
+    <message>
+        <source>1 proposal</source>
+        <translation>1 个候选标注</translation>
+    </message>
+    <message>
+        <source>{0} proposals</source>
+        <translation>{0} 个候选标注</translation>
+    </message>
     <message>
         <source>Show only images with this status</source>
         <translation>只显示此状态的图像</translation>
@@ -1369,6 +1401,29 @@ Shapes in this image change as one undo step; saved annotations of the other ima
     <message>
         <source>cannot show the image: {0}</source>
         <translation>无法显示图像：{0}</translation>
+    </message>
+</context>
+<context>
+    <name>review</name>
+    <message>
+        <source>No more images with proposals after this one.</source>
+        <translation>此图像之后没有更多有候选标注的图像。</translation>
+    </message>
+    <message>
+        <source>No images with proposals before this one.</source>
+        <translation>此图像之前没有有候选标注的图像。</translation>
+    </message>
+    <message>
+        <source>Accepted {0} proposals; marked done.</source>
+        <translation>已接受 {0} 个候选标注；已标记为完成。</translation>
+    </message>
+    <message>
+        <source>No proposals on this image.</source>
+        <translation>此图像上没有候选标注。</translation>
+    </message>
+    <message>
+        <source>Rejected {0} proposals.</source>
+        <translation>已拒绝 {0} 个候选标注。</translation>
     </message>
 </context>
 </TS>

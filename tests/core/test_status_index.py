@@ -95,3 +95,38 @@ def test_damaged_index_is_rebuilt_and_read_only_projects_write_none(tmp_path):
     idx = StatusIndex(ro)
     idx.refresh(idx.lookup(ro.image_keys())[1])
     assert not idx.save() and not (proj.root / INDEX_FILE).exists()
+
+
+def test_proposal_counts_are_indexed_with_the_status_and_old_entries_are_read_again(tmp_path):
+    from labeler.core.shapes import Shape
+
+    proj = _project(tmp_path, n=3)
+    keys = proj.image_keys()
+    sq = [[1, 1], [5, 1], [5, 4]]
+    shapes = [Shape(kind="polygon", label="a", points=sq),  # drawn by hand
+              Shape(kind="polygon", label="a", points=sq, source="sam", flags={"proposal": True}),
+              Shape(kind="polygon", label="a", points=sq, source="model"),  # a pre-label not yet accepted
+              Shape(kind="polygon", label="a", points=sq, source="model", flags={"proposal": False})]  # accepted
+    proj.save_annotation(keys[1], ImageAnnotation(keys[1], 8, 6, shapes=shapes, status="in_progress"))
+    idx = StatusIndex(proj)
+    idx.refresh(idx.lookup(keys)[1])
+    assert idx.proposal_counts(keys) == {keys[0]: 0, keys[1]: 2, keys[2]: 0}
+    assert sum(s.is_proposal for s in shapes) == 2  # the same rule as the shapes'
+    # what the window's saver does: the count of the snapshot it wrote, no read
+    proj.save_annotation(keys[2], ImageAnnotation(keys[2], 8, 6, shapes=shapes[1:2], status="in_progress"))
+    reads = idx.reads
+    idx.record(keys[2], "in_progress", 1)
+    assert idx.reads == reads and idx.proposal_counts([keys[2]]) == {keys[2]: 1}
+    idx.save()
+    fresh = StatusIndex(proj)
+    assert fresh.lookup(keys)[1] == [] and fresh.proposal_counts(keys)[keys[1]] == 2 and fresh.reads == 0
+    # an index written before counts were kept: its entries are read once more
+    d = json.loads((proj.root / INDEX_FILE).read_text("utf-8"))
+    for e in d["entries"].values():
+        e.pop("proposals")
+    (proj.root / INDEX_FILE).write_text(json.dumps(d), "utf-8")
+    old = StatusIndex(proj)
+    stale = old.lookup(keys)[1]
+    assert sorted(stale) == [keys[1], keys[2]]
+    old.refresh(stale)
+    assert old.proposal_counts(keys) == {keys[0]: 0, keys[1]: 2, keys[2]: 1}

@@ -16,14 +16,14 @@ from .conftest import activate
 
 def test_status_reading_shows_progress_and_cancel_keeps_the_window_responsive(qtbot, demo_root, monkeypatch):
     gate, reading = threading.Event(), threading.Event()
-    real = status_index.read_status
+    real = status_index.read_entry
 
     def slow_read(path):
         reading.set()
         gate.wait(5)  # a big folder on a slow disk
         return real(path)
 
-    monkeypatch.setattr(status_index, "read_status", slow_read)
+    monkeypatch.setattr(status_index, "read_entry", slow_read)
     monkeypatch.setattr(status_refresh, "PROGRESS_EVERY_S", 0.0)
     w = MainWindow(Project.open(demo_root), autosave_s=3600, background_loading=True)
     qtbot.addWidget(w)
@@ -76,14 +76,14 @@ def test_done_count_in_status_bar_and_status_filter(qtbot, window):
 
 def test_closing_while_statuses_are_read_stops_and_writes_nothing_after(qtbot, demo_root, monkeypatch):
     gate, reading = threading.Event(), threading.Event()
-    real = status_index.read_status
+    real = status_index.read_entry
 
     def slow_read(path):
         reading.set()
         gate.wait(0.3)
         return real(path)
 
-    monkeypatch.setattr(status_index, "read_status", slow_read)
+    monkeypatch.setattr(status_index, "read_entry", slow_read)
     w = MainWindow(Project.open(demo_root), autosave_s=3600, background_loading=True)
     qtbot.addWidget(w)
     assert reading.wait(5)
