@@ -213,6 +213,37 @@ def rasterize(items: Iterable[tuple[Shape, int]], height: int, width: int, *, fi
     return out
 
 
+def rasterize_window(items: Iterable[tuple[Shape, int]], window: tuple[int, int, int, int], *,
+                     scale: float = 1.0, fill: int = 0, dtype=np.uint8, convention: str = "coco") -> np.ndarray:
+    """:func:`rasterize` of only ``window`` = (x0, y0, x1, y1) of the image scaled by ``scale``
+    (0.25: a pyramid level two halvings down): the (y1 - y0, x1 - x0) map, never a full-size one.
+
+    Polygons are rasterised in their clipped bounding box only; a ``mask`` shape's RLE is decoded
+    whole (pycocotools cannot decode a region) and sampled at the window's pixel centres.
+    """
+    x0, y0, x1, y1 = (int(v) for v in window)
+    out = np.full((max(0, y1 - y0), max(0, x1 - x0)), fill, dtype=dtype)
+    pairs = [(s, v) for s, v in items if s.is_area]
+    for shape, value in sorted(pairs, key=lambda sv: sv[0].z):
+        bx0, by0, bx1, by1 = (b * scale for b in shape.bbox())
+        sx0, sy0 = max(x0, int(math.floor(bx0)) - 1), max(y0, int(math.floor(by0)) - 1)
+        sx1, sy1 = min(x1, int(math.ceil(bx1)) + 2), min(y1, int(math.ceil(by1)) + 2)
+        if sx1 <= sx0 or sy1 <= sy0:
+            continue
+        if shape.kind == MASK:
+            full = rle_decode(shape.rle)
+            ys = np.minimum(((np.arange(sy0, sy1) + 0.5) / scale).astype(np.int64), full.shape[0] - 1)
+            xs = np.minimum(((np.arange(sx0, sx1) + 0.5) / scale).astype(np.int64), full.shape[1] - 1)
+            m = full[np.ix_(ys, xs)].astype(bool)
+        else:
+            ext, holes = outline(shape)
+            off = np.array([sx0, sy0], dtype=np.float64)
+            m = polygon_to_mask(ext * scale - off, [h * scale - off for h in holes], sy1 - sy0, sx1 - sx0,
+                                convention)
+        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0][m] = value
+    return out
+
+
 # ---------------------------------------------------------------------- mask -> polygons
 
 
@@ -238,6 +269,16 @@ def _mask_to_geometry(mask: np.ndarray):
             geom = geom.difference(shapely.union_all(holes))
         polys.append(geom)
     return shapely.union_all(polys) if polys else Polygon()
+
+
+def mask_to_geometry(mask: np.ndarray, offset: tuple[float, float] = (0.0, 0.0)):
+    """A mask's exact outline on pixel edges (holes kept) as a shapely geometry, moved by
+    ``offset`` and snapped to the half-pixel grid its vertices lie on, so that the outlines of
+    neighbouring windows share their edges exactly and ``union_all`` joins them."""
+    geom = _mask_to_geometry(mask)
+    if offset != (0.0, 0.0) and not geom.is_empty:
+        geom = shapely.transform(geom, lambda c: c + np.asarray(offset, dtype=np.float64))
+    return shapely.set_precision(geom, 0.5)
 
 
 def _ring_region(contour: np.ndarray, grow: bool):

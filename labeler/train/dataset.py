@@ -39,7 +39,7 @@ import shapely
 from ..core import geometry
 from ..core.annotation import LOOKED_AT_STATUSES, ImageAnnotation
 from ..core.errors import LabelerError, ProjectError
-from ..core.images import read_image
+from ..core.images import image_size, read_image
 from ..core.schema import Schema
 from ..core.shapes import LINE, LINESTRIP, POINT, SCRIBBLE, Shape
 
@@ -99,6 +99,9 @@ class Sample:
     image: np.ndarray  # (H, W, 3) uint8 RGB
     target: np.ndarray  # (H, W) class indices, ignore_index where unlabelled
     dense: bool
+    #: a crop of a huge image: (x0, y0, x1, y1) at pyramid ``level`` (see labeler.train.tiling)
+    window: tuple[int, int, int, int] | None = None
+    level: int = 0
 
 
 def is_dense(ann: ImageAnnotation) -> bool:
@@ -134,9 +137,13 @@ def _weak_region(shape: Shape, point_radius: float):
     return base.buffer(radius)
 
 
-def _paint_weak(target: np.ndarray, shape: Shape, value: int, point_radius: float) -> None:
+def _paint_weak(target: np.ndarray, shape: Shape, value: int, point_radius: float,
+                origin: tuple[int, int] = (0, 0), scale: float = 1.0) -> None:
+    """Paint a weak label into ``target``, a window at ``origin`` of the image scaled by ``scale``."""
     h, w = target.shape
     region = _weak_region(shape, point_radius)
+    if scale != 1.0 or origin != (0, 0):
+        region = shapely.transform(region, lambda c: c * scale - np.asarray(origin, dtype=np.float64))
     bx0, by0, bx1, by1 = region.bounds
     x0, y0 = max(0, int(np.floor(bx0)) - 1), max(0, int(np.floor(by0)) - 1)
     x1, y1 = min(w, int(np.ceil(bx1)) + 1), min(h, int(np.ceil(by1)) + 1)
@@ -181,14 +188,19 @@ def split_keys(project, split: str) -> list[str]:
 
 def iter_samples(project, keys: Iterable[str], space: LabelSpace, *, max_images: int | None = None,
                  require_labels: bool = True, problems: list[str] | None = None,
-                 point_radius: int = POINT_RADIUS, boxes=None) -> Iterator[Sample]:
+                 point_radius: int = POINT_RADIUS, boxes=None, crops=None) -> Iterator[Sample]:
     """Samples for ``keys``; images without labels are skipped when ``require_labels``.
+
+    A huge image (:func:`labeler.train.tiling.is_huge`) is never decoded whole: it gives
+    ``crops.per_image`` crops (a :class:`labeler.train.tiling.CropSampling`, default settings
+    without it) read through its TileSource, each with the target of its window only.
 
     With ``boxes`` (a :class:`labeler.train.box_labels.BoxPseudoLabels`) weak boxes become
     GrabCut pseudo-masks (an image with only weak boxes then counts as labelled); without it
     they are not labels. Unreadable annotations or images, and skipped classes or boxes, go to
     ``problems`` (one line each, naming the file) instead of stopping the run.
     """
+    from . import tiling
     from .box_labels import weak_boxes
 
     problems = problems if problems is not None else []
@@ -202,6 +214,13 @@ def iter_samples(project, keys: Iterable[str], space: LabelSpace, *, max_images:
             ann, bad = project.load_with_problems(key)
             problems.extend(bad)
             if require_labels and not (has_labels(ann) or (boxes is not None and weak_boxes(ann))):
+                continue
+            if tiling.is_huge(*image_size(project.image_path(key))):
+                got = False
+                for crop in tiling.huge_samples(project, key, ann, space, crops, point_radius, problems):
+                    got = True
+                    yield crop
+                count += got
                 continue
             image = read_image(project.image_path(key))
         except LabelerError as e:

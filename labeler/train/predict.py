@@ -6,6 +6,8 @@ and ``z = -1`` so that accepted shapes paint over it. The schema's background cl
 proposed (it is what no shape covers). Writing proposals never touches an accepted
 shape (any shape whose source is not ``"model"``); predicting again replaces only the earlier
 model proposals. Images marked done or reviewed are finished work and get no proposals.
+Huge images are predicted tile by tile and proposed as one polygon per connected region
+(:mod:`labeler.train.tiled_predict`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from ..core import geometry
 from ..core.annotation import ImageAnnotation
 from ..core.errors import LabelerError
 from ..core.fileio import safe_join, save_image_atomic, write_json_atomic
-from ..core.images import read_image
-from ..core.jobs import JobContext
+from ..core.images import image_size, read_image
+from ..core.jobs import Cancelled, JobContext
 from ..core.shapes import MASK, Shape
 from .dataset import DENSE_STATUSES, has_labels
 
@@ -104,13 +106,19 @@ class PredictResult:
 
 def predict_project(project, model, keys: Iterable[str] | None = None, *,
                     out_dir: str | Path | None = None, write_proposals: bool = True,
-                    min_pixels: int = MIN_PROPOSAL_PIXELS, ctx: JobContext | None = None) -> PredictResult:
+                    min_pixels: int = MIN_PROPOSAL_PIXELS, ctx: JobContext | None = None,
+                    huge_level: int = 0) -> PredictResult:
     """Predict every image in ``keys`` (all images by default) with ``model`` (anything with
     ``class_names`` and ``predict(image) -> (labels, confidence, uncertainty)``).
 
     Proposals go into the annotations of images not marked done/reviewed; with ``out_dir`` one
     index PNG per image is written there. Bad images are reported through ``ctx`` and skipped.
+    Huge images are predicted tile by tile into polygon proposals (:mod:`.tiled_predict`; no
+    index PNG for them), at pyramid level ``huge_level`` (k: downscaled by 2**k, faster, coarser).
     """
+    from .tiled_predict import predict_tiled, proposals_from_tiles
+    from .tiling import is_huge, open_source
+
     ctx = ctx or JobContext()
     keys = list(project.image_keys() if keys is None else keys)
     for name in model.class_names:
@@ -123,25 +131,39 @@ def predict_project(project, model, keys: Iterable[str] | None = None, *,
     for key in ctx.track(keys, len(keys), "predict"):
         try:
             ann = project.load(key)
-            image = read_image(project.image_path(key))
+            if is_huge(*image_size(project.image_path(key))):  # tile by tile: labeler.train.tiled_predict
+                pred = predict_tiled(model, open_source(project, key, ann, huge_level), level=huge_level,
+                                     skip=background, ctx=ctx, desc=f"predict {key}")
+                mean_uncertainty = pred.mean_uncertainty
+                proposals = lambda: proposals_from_tiles(  # noqa: E731
+                    pred, level=huge_level, min_pixels=min_pixels)
+                if out_dir is not None:
+                    ctx.report.warn(f"{project.image_path(key)}: huge image: no index PNG written "
+                                    "(its proposals are polygons in the annotation)")
+            else:
+                image = read_image(project.image_path(key))
+                if image.shape[:2] != (ann.height, ann.width):
+                    ctx.problem(f"{project.image_path(key)}: image size does not match its annotation; skipped")
+                    continue
+                labels, confidence, uncertainty = model.predict(image)
+                mean_uncertainty = float(uncertainty.mean())
+                proposals = lambda: proposals_from_prediction(  # noqa: E731
+                    labels, confidence, list(model.class_names), min_pixels, skip=background)
+                if out_dir is not None:
+                    write_index_png(index_png_path(out_dir, key), labels, class_ids, colors)
+        except Cancelled:
+            raise
         except LabelerError as e:
             ctx.problem(str(e))
             continue
-        if image.shape[:2] != (ann.height, ann.width):
-            ctx.problem(f"{project.image_path(key)}: image size does not match its annotation; skipped")
-            continue
-        labels, confidence, uncertainty = model.predict(image)
-        result.uncertainty[key] = float(uncertainty.mean())
+        result.uncertainty[key] = mean_uncertainty
         if not has_labels(ann):
             result.unlabelled.append(key)
-        if out_dir is not None:
-            write_index_png(index_png_path(out_dir, key), labels, class_ids, colors)
         if write_proposals:
             if ann.status in DENSE_STATUSES:
                 result.skipped_done.append(key)
             else:
-                project.save_annotation(key, with_proposals(ann, proposals_from_prediction(
-                    labels, confidence, list(model.class_names), min_pixels, skip=background)))
+                project.save_annotation(key, with_proposals(ann, proposals()))
                 result.written.append(key)
         ctx.report.done += 1
     return result

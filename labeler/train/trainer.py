@@ -87,9 +87,10 @@ class TrainResult:
 
 
 def train_model(project, model, *, split: str = "train", max_images: int | None = None,
-                ctx: JobContext | None = None) -> TrainResult:
+                ctx: JobContext | None = None, crops=None) -> TrainResult:
     """Train ``model`` (a PixelClassifier or a DeepSegmenter over the project's label space) on
-    the labelled images of ``split``; write a new run folder."""
+    the labelled images of ``split``; write a new run folder. Huge images train from crops
+    (``crops``: a :class:`labeler.train.tiling.CropSampling`; default settings without it)."""
     ctx = ctx or JobContext()
     space = LabelSpace.from_schema(project.schema)
     if list(model.class_names) != list(space.names):
@@ -102,8 +103,9 @@ def train_model(project, model, *, split: str = "train", max_images: int | None 
 
     def samples():
         for s in iter_samples(project, ctx.track(keys, len(keys), "train"), space, max_images=max_images,
-                              problems=problems, boxes=boxes):
-            used.append(s.key)
+                              problems=problems, boxes=boxes, crops=crops):
+            if not used or used[-1] != s.key:  # a huge image gives several crops
+                used.append(s.key)
             yield s.image, s.target
 
     try:
@@ -127,16 +129,17 @@ def train_model(project, model, *, split: str = "train", max_images: int | None 
 
 def train_pixel(project, *, split: str = "train", max_images: int | None = None,
                 features: FeatureSettings | None = None, n_estimators: int = 50,
-                max_samples_per_class: int = 20_000, seed: int = 0, ctx: JobContext | None = None) -> TrainResult:
+                max_samples_per_class: int = 20_000, seed: int = 0, ctx: JobContext | None = None,
+                crops=None) -> TrainResult:
     """Train the pixel classifier on the labelled images of ``split``; write a new run folder."""
     model = PixelClassifier(LabelSpace.from_schema(project.schema).names, features or FeatureSettings(),
                             n_estimators=n_estimators, max_samples_per_class=max_samples_per_class,
                             random_state=seed)
-    return train_model(project, model, split=split, max_images=max_images, ctx=ctx)
+    return train_model(project, model, split=split, max_images=max_images, ctx=ctx, crops=crops)
 
 
 def _load_split(project, split: str, space: LabelSpace, ctx: JobContext, max_images: int | None,
-                problems: list[str], boxes=None) -> tuple[list[str], list[tuple]]:
+                problems: list[str], boxes=None, crops=None) -> tuple[list[str], list[tuple]]:
     try:
         keys = split_keys(project, split)
     except LabelerError:
@@ -145,15 +148,16 @@ def _load_split(project, split: str, space: LabelSpace, ctx: JobContext, max_ima
         raise
     used, pairs = [], []
     for s in iter_samples(project, ctx.track(keys, len(keys), split), space, max_images=max_images,
-                          problems=problems, boxes=boxes):
-        used.append(s.key)
+                          problems=problems, boxes=boxes, crops=crops):
+        if not used or used[-1] != s.key:  # a huge image gives several crops
+            used.append(s.key)
         pairs.append((s.image, s.target))
     return used, pairs
 
 
 def train_deep(project, settings, *, split: str = "train", val_split: str | None = "val",
                max_images: int | None = None, resume: str | Path | None = None,
-               ctx: JobContext | None = None, on_epoch=None, device=None) -> TrainResult:
+               ctx: JobContext | None = None, on_epoch=None, device=None, crops=None) -> TrainResult:
     """Train a segmentation network (:class:`labeler.train.deep.DeepSettings`) on ``split``,
     scored on ``val_split`` each epoch, into a new run folder, or on from the run folder
     ``resume`` (its settings, with ``settings.epochs`` / ``max_minutes`` as given now).
@@ -175,10 +179,12 @@ def train_deep(project, settings, *, split: str = "train", val_split: str | None
     if list(model.class_names) != list(space.names):
         raise LabelerError(f"{project.root}: the model's classes do not match the project's schema")
     problems: list[str] = []
-    used, train = _load_split(project, split, space, ctx, max_images, problems, BoxPseudoLabels.from_plugins())
+    used, train = _load_split(project, split, space, ctx, max_images, problems, BoxPseudoLabels.from_plugins(),
+                              crops)
     if not used:
         raise LabelerError(f"{project.root}: no labelled images in split {split!r} to train on")
-    val_keys, val = _load_split(project, val_split, space, ctx, None, problems) if val_split else ([], [])
+    val_keys, val = _load_split(project, val_split, space, ctx, None, problems, crops=crops) if val_split \
+        else ([], [])
     for p in problems:
         ctx.report.warn(p)
     run_dir = None if rank != 0 else Path(resume) if resume is not None else new_run_dir(project.root)
