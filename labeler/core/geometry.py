@@ -70,6 +70,39 @@ def rle_decode(rle: dict) -> np.ndarray:
     return mask_utils.decode(_c_rle(rle)).astype(bool)
 
 
+def rle_counts(rle: dict) -> np.ndarray:
+    """The run lengths of an RLE (alternating 0s and 1s, column-major, starting with 0s), read
+    from COCO's compressed string without decoding the mask (pycocotools' ``rleFrString``)."""
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        return np.asarray(counts, dtype=np.int64)
+    c = np.frombuffer(counts.encode("ascii") if isinstance(counts, str) else bytes(counts), np.uint8)
+    c = c.astype(np.int64) - 48
+    if not c.size:
+        return np.zeros(0, np.int64)
+    last = (c & 0x20) == 0  # the last character of each number
+    group = np.concatenate([[0], np.cumsum(last)[:-1]])
+    first = np.concatenate([[0], np.flatnonzero(last)[:-1] + 1])
+    shift = 5 * (np.arange(c.size) - first[group])
+    x = np.bincount(group, weights=((c & 0x1F) << shift).astype(np.float64)).astype(np.int64)
+    ends = np.flatnonzero(last)
+    negative = (c[ends] & 0x10) != 0
+    x[negative] -= np.left_shift(1, shift[ends][negative] + 5)
+    out = x.copy()  # pycocotools: for m > 2, counts[m] = x[m] + counts[m - 2]
+    out[2::2] = np.cumsum(x[2::2])
+    out[1::2] = np.cumsum(x[1::2])
+    return out
+
+
+def rle_sample(rle: dict, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """``mask[np.ix_(ys, xs)]`` of an RLE without decoding the whole mask: memory is the
+    (len(ys), len(xs)) result, whatever the mask's size."""
+    h = int(rle["size"][0])
+    bounds = np.cumsum(rle_counts(rle))
+    idx = np.asarray(xs, np.int64)[None, :] * h + np.asarray(ys, np.int64)[:, None]
+    return (np.searchsorted(bounds, idx, side="right") % 2) == 1
+
+
 def rle_area(rle: dict) -> int:
     return int(mask_utils.area(_c_rle(rle)))
 
@@ -218,8 +251,8 @@ def rasterize_window(items: Iterable[tuple[Shape, int]], window: tuple[int, int,
     """:func:`rasterize` of only ``window`` = (x0, y0, x1, y1) of the image scaled by ``scale``
     (0.25: a pyramid level two halvings down): the (y1 - y0, x1 - x0) map, never a full-size one.
 
-    Polygons are rasterised in their clipped bounding box only; a ``mask`` shape's RLE is decoded
-    whole (pycocotools cannot decode a region) and sampled at the window's pixel centres.
+    Polygons are rasterised in their clipped bounding box only; a ``mask`` shape is sampled at the
+    window's pixel centres straight from its run lengths (:func:`rle_sample`), never decoded whole.
     """
     x0, y0, x1, y1 = (int(v) for v in window)
     out = np.full((max(0, y1 - y0), max(0, x1 - x0)), fill, dtype=dtype)
@@ -231,10 +264,10 @@ def rasterize_window(items: Iterable[tuple[Shape, int]], window: tuple[int, int,
         if sx1 <= sx0 or sy1 <= sy0:
             continue
         if shape.kind == MASK:
-            full = rle_decode(shape.rle)
-            ys = np.minimum(((np.arange(sy0, sy1) + 0.5) / scale).astype(np.int64), full.shape[0] - 1)
-            xs = np.minimum(((np.arange(sx0, sx1) + 0.5) / scale).astype(np.int64), full.shape[1] - 1)
-            m = full[np.ix_(ys, xs)].astype(bool)
+            mh, mw = (int(v) for v in shape.rle["size"])
+            ys = np.minimum(((np.arange(sy0, sy1) + 0.5) / scale).astype(np.int64), mh - 1)
+            xs = np.minimum(((np.arange(sx0, sx1) + 0.5) / scale).astype(np.int64), mw - 1)
+            m = rle_sample(shape.rle, ys, xs)
         else:
             ext, holes = outline(shape)
             off = np.array([sx0, sy0], dtype=np.float64)

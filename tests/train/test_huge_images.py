@@ -280,3 +280,21 @@ def test_a_network_trains_on_crops_and_prelabels_the_huge_image(huge):
     assert all(s.kind == "polygon" and s.label in ("sand", "water") for s in proposals)
     # proposals come back in full-resolution coordinates, within the image
     assert all(0 <= s.bbox()[0] and s.bbox()[2] <= W and s.bbox()[3] <= H for s in proposals)
+
+
+def test_mask_shapes_are_read_from_their_runs_without_a_whole_decode():
+    rng = np.random.default_rng(5)
+    mask = np.zeros((1200, 1700), bool)
+    for _ in range(60):
+        y, x = rng.integers(0, 1150), rng.integers(0, 1650)
+        mask[y:y + rng.integers(1, 50), x:x + rng.integers(1, 50)] = True
+    mask[::37, ::5] = True
+    rle = geometry.rle_encode(mask)
+    assert geometry.rle_counts(rle).sum() == mask.size
+    ys, xs = np.arange(3, 1200, 7), np.arange(0, 1700, 13)
+    assert np.array_equal(geometry.rle_sample(rle, ys, xs), mask[np.ix_(ys, xs)])
+    shape = Shape(kind="mask", label="x", rle=rle)
+    window = (400, 300, 656, 556)
+    assert np.array_equal(geometry.rasterize_window([(shape, 1)], window).astype(bool), mask[300:556, 400:656])
+    half = geometry.rasterize_window([(shape, 1)], (200, 150, 328, 278), scale=0.5).astype(bool)
+    assert np.array_equal(half, mask[301:556:2, 401:656:2])
