@@ -4,7 +4,7 @@
     labeler train --project DIR --arch unet [--encoder resnet18] [--epochs N] [--max-minutes M] ...
     labeler train --project DIR --resume RUN --arch unet [--epochs N]
     labeler train --project DIR --arch deeplabv3 --ddp 4 ...     (DistributedDataParallel)
-    labeler predict --project DIR --model RUN [--out DIR] [--split NAME] [--top N]
+    labeler predict --project DIR --model RUN [--out DIR] [--split NAME] [--top N] [--huge-level K]
     labeler evaluate --project DIR --model RUN [--split val] [--json FILE]
     labeler compare  --project DIR --other DIR [--split S] [--json FILE]
 
@@ -39,6 +39,11 @@ def register(subparsers) -> None:
     p.add_argument("--max-images", type=int, metavar="N", help="train on at most N labelled images")
     p.add_argument("--split", default="train", help="the split to train on (default train)")
     p.add_argument("--seed", type=int, default=0)
+    huge = p.add_argument_group("huge images (tiled: trained from crops, never decoded whole)")
+    huge.add_argument("--huge-crop", type=int, default=512, metavar="N", help="crop side in pixels (default 512)")
+    huge.add_argument("--huge-crops", type=int, default=8, metavar="N", help="crops per huge image (default 8)")
+    huge.add_argument("--huge-level", type=int, default=0, metavar="K",
+                      help="pyramid level crops are read at: downscaled by 2**K (default 0, full size)")
     pixel = p.add_argument_group("pixel classifier options (--arch pixel)")
     pixel.add_argument("--scale", type=float, default=0.5, help="compute features at this image scale (default 0.5)")
     pixel.add_argument("--sigma-max", type=float, default=16.0,
@@ -88,6 +93,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-proposals", action="store_true", help="write no proposals (only --out and the ranking)")
     p.add_argument("--top", type=int, default=10, metavar="N",
                    help="list the N most uncertain unlabelled images (default 10)")
+    p.add_argument("--huge-level", type=int, default=0, metavar="K",
+                   help="predict huge (tiled) images at this pyramid level: downscaled by 2**K (default 0)")
     add_job_options(p)
     p.set_defaults(func=predict_command)
 
@@ -149,7 +156,16 @@ def _train_pixel(args: argparse.Namespace, ctx):
                            features=FeatureSettings(scale=args.scale, position=args.position,
                                                     sigma_max=args.sigma_max),
                            n_estimators=args.trees, max_samples_per_class=args.samples_per_class,
-                           seed=args.seed, ctx=ctx)
+                           seed=args.seed, ctx=ctx, crops=crop_sampling(args))
+
+
+def crop_sampling(args: argparse.Namespace):
+    """The crops of huge images the command-line options ask for (checked)."""
+    from ..train.tiling import CropSampling
+
+    if args.huge_crop < 32 or args.huge_crops < 1 or args.huge_level < 0:
+        raise LabelerError("--huge-crop must be at least 32, --huge-crops at least 1, --huge-level not negative")
+    return CropSampling(size=args.huge_crop, level=args.huge_level, per_image=args.huge_crops, seed=args.seed)
 
 
 def deep_settings(args: argparse.Namespace):
@@ -180,7 +196,7 @@ def _train_deep(args: argparse.Namespace, ctx):
     with ddp.process_group(args.distributed, settings.device) as (rank, device):
         with open_project(args.project, write=rank == 0) as project:
             res = train_deep(project, settings, split=args.split, val_split=val_split, max_images=args.max_images,
-                             resume=args.resume, ctx=ctx, device=device)
+                             resume=args.resume, ctx=ctx, device=device, crops=crop_sampling(args))
     return res if rank == 0 else None
 
 
@@ -216,7 +232,7 @@ def predict_command(args: argparse.Namespace) -> int:
     with open_project(args.project, write=not args.no_proposals) as project:
         keys = project.keys_in_split(args.split) if args.split else None
         res = predict_project(project, model, keys, out_dir=args.out, write_proposals=not args.no_proposals,
-                              ctx=ctx)
+                              ctx=ctx, huge_level=max(0, args.huge_level))
     print_report(ctx.report, "predict")
     print(f"proposals written to {len(res.written)} images; {len(res.skipped_done)} done/reviewed images left alone")
     ranking = res.ranking()

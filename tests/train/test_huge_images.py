@@ -298,3 +298,23 @@ def test_mask_shapes_are_read_from_their_runs_without_a_whole_decode():
     assert np.array_equal(geometry.rasterize_window([(shape, 1)], window).astype(bool), mask[300:556, 400:656])
     half = geometry.rasterize_window([(shape, 1)], (200, 150, 328, 278), scale=0.5).astype(bool)
     assert np.array_equal(half, mask[301:556:2, 401:656:2])
+
+
+def test_the_commands_train_and_prelabel_a_huge_image(huge, capsys):
+    from labeler.cli import main
+
+    proj, truth, reads = huge
+    root = proj.root
+    proj.close()
+    assert main(["train", "--project", str(root), "--arch", "pixel", "--scale", "0.25", "--sigma-max", "2",
+                 "--trees", "10", "--samples-per-class", "3000", "--huge-crop", "256", "--huge-crops", "12"]) == 0
+    assert reads and all(w == h == 256 for _, w, h in reads)
+    run = next((root / ".labeler" / "runs").iterdir())
+    reads.clear()
+    assert main(["predict", "--project", str(root), "--model", str(run), "--huge-level", "1"]) == 0
+    assert "proposals written to 1 images" in capsys.readouterr().out
+    assert len(reads) == 12 and all(level == 1 for level, _, _ in reads)
+    with Project.open(root) as again:
+        proposals = [s for s in again.load(KEY).shapes if s.source == "model"]
+    assert sorted(s.label for s in proposals) == ["sand", "sand", "water", "water"]
+    assert main(["train", "--project", str(root), "--huge-crops", "0"]) != 0  # a clear refusal
