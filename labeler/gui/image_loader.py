@@ -22,6 +22,7 @@ from ..core.images import image_size, read_image
 from ..core.project import Project
 from ..core.pyramid_cache import project_cache_root
 from ..core.tiles import TileSource, should_tile
+from .document_cache import file_digest
 from .tiled_image import rgb_to_qimage
 
 
@@ -35,6 +36,7 @@ class LoadedImage:
     error: str = ""
     thread: int = 0  # ident of the thread that did the reading
     stamps: tuple = ()  # (mtime_ns, size) of the annotation and image files when read
+    digest: str | None = None  # hash of the annotation file's bytes when read (None: no file)
 
 
 def _stamps(project: Project, key: str) -> tuple:
@@ -51,6 +53,7 @@ def _stamps(project: Project, key: str) -> tuple:
 def load_image(project: Project, index: int, key: str) -> LoadedImage:
     """Read image ``key``'s annotation and pixels (or a tile source); errors become messages."""
     stamps = _stamps(project, key)
+    digest = file_digest(project.annotation_path(key))  # a kept document is reused only if it matches
     try:
         ann, problems = project.load_with_problems(key, strict=False)
     except LabelerError as e:
@@ -63,7 +66,7 @@ def load_image(project: Project, index: int, key: str) -> LoadedImage:
                  else rgb_to_qimage(read_image(path)))
     except LabelerError as e:
         error = str(e)
-    return LoadedImage(index, key, ann, problems, image, error, threading.get_ident(), stamps)
+    return LoadedImage(index, key, ann, problems, image, error, threading.get_ident(), stamps, digest)
 
 
 class _Bridge(QObject):

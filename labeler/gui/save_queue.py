@@ -21,6 +21,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Si
 
 from ..core.annotation import ImageAnnotation
 from ..core.fileio import write_bytes_atomic
+from .document_cache import file_digest
 
 CONFLICTS_DIR = ".labeler/conflicts"  # versions of annotation files found changed by someone else
 
@@ -196,6 +197,8 @@ class SessionSaver:
         self.failed: dict[str, SaveRequest] = {}  # key -> the newest request whose write failed
         self._last: tuple[Any, int] | None = None  # (document, revision) of the newest request
         self.last_results: list[SaveResult] = []  # tests and benchmarks read it
+        #: id(snapshot) -> hash of the file its write left, set in the writer, taken when reported
+        self._digests: dict[int, str | None] = {}
 
     def _write(self, key: str, ann: ImageAnnotation) -> str:
         """In the writer thread: write ``ann``; first keep a version someone else wrote since."""
@@ -210,6 +213,7 @@ class SessionSaver:
                           ).format(key, kept)
             project.save_annotation(key, ann)
             self.disk_stamps[key] = file_stamp(path)
+            self._digests[id(ann)] = file_digest(path)  # what a document kept for return must match
         return note
 
     def opened(self, key: str, stamp: tuple | None) -> None:
@@ -265,6 +269,7 @@ class SessionSaver:
         for r in results:
             req = r.request
             doc, point = req.token if req.token is not None else (None, None)
+            digest = self._digests.pop(id(req.snapshot), None)
             if not r.ok:
                 self.failed[req.key] = req
                 s.message.emit(tr("not saved: {0}: {1}").format(req.key, r.error))
@@ -273,8 +278,9 @@ class SessionSaver:
                 del self.failed[req.key]
             s.status_index.record(req.key, req.snapshot.status,
                                   sum(1 for shape in req.snapshot.shapes if shape.is_proposal))
-            if doc is not None and doc is s.document:
-                doc.mark_saved(point)
+            if doc is not None and (doc is s.document or s.documents.holds(req.key, doc)):
+                doc.mark_saved(point)  # a document kept for return (document_cache.py) too
+                s.documents.written(req.key, doc, digest)
             if req.key == s.key:
                 s._on_changed()
             if req.ticket == newest[req.key] and not self.queue.pending(req.key):

@@ -6,6 +6,8 @@ With ``background_loading`` (the application's choice) every image, the first on
 read in a worker (image_loader.py) and the one after it prefetched; file statuses come from a
 status index (core/status_index.py) instead of parsing every annotation on open. Saves are
 written in a writer thread (save_queue.py): the document counts as saved once its write is done.
+The documents of the images left lately are kept with their undo history and given back when the
+image is opened again and its file is unchanged (document_cache.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..core.document import Document
 from ..core.project import Project
 from ..core.status_index import StatusIndex
 from ..core.tiles import TileSource
+from .document_cache import DocumentCache
 from .image_loader import ImageLoader, LoadedImage, load_image
 from .save_queue import SessionSaver
 from .status_refresh import StatusRefresher
@@ -52,6 +55,7 @@ class LabelingSession(QObject):
         self.read_only_reason = ""
         self.loader = ImageLoader(project, self._show_loaded) if background_loading else None
         self.saving = SessionSaver(self)  # annotation files are written in a worker (save_queue.py)
+        self.documents = DocumentCache()  # images left lately keep their undo history (document_cache.py)
         self.statuses_refreshed = Signal()  # (dict) key -> status, once stale index entries are read
         self.status_progress = Signal()  # (int, int) stale statuses read so far, of how many
         self.status_index = StatusIndex(project)  # .labeler/status.json: no JSON parsed for known files
@@ -118,6 +122,8 @@ class LabelingSession(QObject):
     def _show_loaded(self, loaded: LoadedImage) -> None:
         if not self.save_if_dirty(wait=False):  # edits made while it was loading
             return
+        if self.document is not None and self.key is not None:  # kept unless it was read-only
+            self.documents.left(self.key, self.document, self.project.schema.names(), not self.read_only_reason)
         key = loaded.key
         self.read_only_reason = self.project.lock_warning if self.project.read_only else ""
         ann, problems = loaded.annotation, loaded.problems
@@ -131,7 +137,11 @@ class LabelingSession(QObject):
             size = self.image.size if isinstance(self.image, TileSource) else (
                 (self.image.width(), self.image.height()) if self.image is not None else (1, 1))
             ann = ImageAnnotation(key, *size)
-        self._set_document(Document(ann))
+        if key in self.saving.failed:  # its failed edits are put back into a fresh document below
+            self.documents.drop(key)
+        kept = self.documents.reuse(key, loaded.digest, self.project.schema.names()) if not problems else None
+        self._set_document(kept if kept is not None else Document(ann))
+        self.documents.opened(key, self.document, loaded.digest)
         self.index = loaded.index
         if loaded.stamps:
             self.saving.opened(key, loaded.stamps[0])  # a later change by someone else is noticed
