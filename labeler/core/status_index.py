@@ -86,7 +86,7 @@ class StatusIndex:
         statuses: dict[str, str] = {}
         stale: list[str] = []
         for key in keys:
-            stamp = _stamp(self.project.annotation_path(key))
+            stamp = _stamp(self.project.annotation_file(key))
             if stamp is None:
                 statuses[key] = "new"
                 if self._entries.pop(key, None) is not None:
