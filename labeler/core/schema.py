@@ -178,7 +178,8 @@ def load_preset(name: str) -> Schema:
 def load_schema(spec: str | Path) -> Schema:
     """A preset name, or a path to a schema JSON, or a text file of class names."""
     p = Path(spec)
-    if not p.exists():
+    if not p.exists() or (p.is_dir() and str(spec) in preset_names()):
+        # a folder is never a schema file: `--classes camvid` beside a `camvid/` dataset folder
         return load_preset(str(spec))
     try:
         text = p.read_text("utf-8")
