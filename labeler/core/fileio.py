@@ -19,6 +19,15 @@ from typing import Any, Iterator
 from .errors import UnsafePathError
 
 
+def _process_umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+#: read once, at import: new files get ``0o666 & ~umask``, as a plain ``open()`` would give them
+_UMASK = _process_umask()
+
 _deferred = contextvars.ContextVar("labeler_deferred_sync", default=False)
 _write_listeners: list = []
 _listeners_lock = threading.Lock()
@@ -60,6 +69,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        _give_mode(fd, tmp, path)
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
@@ -74,6 +84,19 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _give_mode(fd: int, tmp: str, path: Path) -> None:
+    """mkstemp makes the temporary file 0600: give it the mode of the file it replaces, or for a
+    new file the mode ``open()`` would (others can read annotations and exports, as with labelme)."""
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_UMASK
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:  # pragma: no cover - Windows: only the read-only bit exists
+        os.chmod(tmp, mode)
 
 
 def fsync_dir(folder: Path) -> None:
