@@ -284,6 +284,7 @@ def compare_command(args: argparse.Namespace) -> int:
         cm, names, problems = compare_projects(a, b, keys)
     for line in problems:
         ctx.report.warn(line)
+    ctx.report.done = len(keys) - len(problems)
     ev = Evaluation(cm, names, keys, problems)
     return _write_and_print(ev, args.json, Path(args.project) / ".labeler" / "compare_confusion.png", ctx,
                             "compare", f"{len(keys) - len(problems)} images compared")

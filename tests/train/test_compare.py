@@ -41,8 +41,9 @@ def test_compare_two_annotators(capsys, annotators, tmp_path):
     a, b = annotators
     out = tmp_path / "agreement.json"
     rc = cli.main(["compare", "--project", str(a), "--other", str(b), "--json", str(out), "-q"])
-    printed = capsys.readouterr().out
-    assert rc == 0 and "1 images compared" in printed
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert rc == 0 and "1 images compared" in printed and "compare: 1 done" in captured.err
     m = json.loads(out.read_text())
     # 200 pixels: road 100 agree; car 100 in A, of which B labels 50 car and 50 nothing
     assert m["PA"] == pytest.approx(150 / 200)
