@@ -27,6 +27,7 @@ from .core.errors import LabelerError
 COMMAND_MODULES: tuple[str, ...] = (
     "labeler.commands.app",
     "labeler.commands.data",
+    "labeler.commands.add",
     "labeler.commands.train",
     "labeler.commands.assist",
     "labeler.commands.autolabel",
