@@ -163,6 +163,9 @@ class AutolabelDialog(QDialog):
         key = self.window.session.key if self.window.session is not None else None
         if key in self.keys:
             refresh_from_disk(self.window, key)
+        review = getattr(self.window, "review", None)
+        if review is not None:  # the files the job wrote are read again, in a worker: counts follow
+            review.rescan()
 
     def reject(self) -> None:
         if self.running:  # closing stops the job first: nothing writes after the dialog is gone

@@ -103,6 +103,9 @@ def test_autolabel_dialog_writes_proposals_and_refreshes_the_shown_image(assist_
     doc = w.session.document
     assert any(is_proposal(s) for s in doc.shapes) and not doc.dirty
     assert doc.get(accepted.id) == accepted  # accepted shapes untouched
+    other = next(k for k in w.session.keys if k != w.session.key)  # the file list counts them, unasked
+    qtbot.waitUntil(lambda: w.review.counts.get(other) == 1, timeout=5000)
+    assert not w.file_dock.proposal_filter.isHidden()
     doc.undo()  # the refresh is one undo step
     assert not any(is_proposal(s) for s in doc.shapes)
     dialog.close()
