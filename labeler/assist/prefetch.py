@@ -68,7 +68,11 @@ class Prefetcher:
             self._queue = []
             for item in window:
                 future = self._futures.get(item)
-                if future is None or future.cancelled():
+                # the shown item is tried again after a failure (the file may be readable now);
+                # the look-ahead ones are not, so a broken file is not re-read on every focus
+                failed = item == window[0] and future is not None and future.done() \
+                    and not future.cancelled() and future.exception() is not None
+                if future is None or future.cancelled() or failed:
                     future = self._futures[item] = Future()
                 if not future.done() and item != self._running:
                     self._queue.append(item)

@@ -137,3 +137,36 @@ def test_sam_prefetch_fills_its_cache_and_a_click_is_not_held_up_by_an_encoding(
         finally:
             release.set()
         assert pre.wait_idle(30) and pre.ready() == [1, 2, 3] and engine.encoder_runs == 4
+
+
+def test_a_failed_prepare_of_the_shown_item_is_tried_again_on_the_next_focus():
+    readable = threading.Event()
+
+    def flaky(item):
+        if item == 3 and not readable.is_set():
+            raise OSError("image 3 is still being copied")
+        return np.full((4, 4, 3), item, np.uint8)
+
+    engine = SlowEngine()
+    with Prefetcher(engine, flaky, ahead=1, cache=EmbeddingCache(4)) as pre:
+        first = pre.focus(ITEMS, 3)
+        with pytest.raises(OSError, match="still being copied"):
+            first.result(timeout=5)
+        readable.set()
+        second = pre.focus(ITEMS, 3)  # the next prompt on the same image asks again
+        assert second is not first and second.result(timeout=5) == {"item": 3}
+        look_ahead_failures = []
+
+        def broken_ahead(item):
+            if item == 6:
+                look_ahead_failures.append(item)
+                raise OSError("image 6 is unreadable")
+            return np.full((4, 4, 3), item, np.uint8)
+
+    with Prefetcher(SlowEngine(), broken_ahead, ahead=1, cache=EmbeddingCache(4)) as pre:
+        pre.focus(ITEMS, 5).result(timeout=5)
+        with pytest.raises(OSError):
+            pre.future(6).result(timeout=5)
+        pre.focus(ITEMS, 5).result(timeout=5)
+        time.sleep(0.1)
+        assert look_ahead_failures == [6]  # a look-ahead failure is not retried on every focus
