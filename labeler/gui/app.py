@@ -19,12 +19,13 @@ def create_window(path: str | None = None, autosave_s: float | None = None) -> M
     """A main window on the project or image folder at ``path``; for one image, on its folder with
     that image shown. Raises LabelerError when it cannot be opened."""
     if not path:
-        return MainWindow(None, autosave_s=autosave_s, background_loading=True)
+        return MainWindow(None, autosave_s=autosave_s, background_loading=True, background_open=True)
     p = Path(path)
     if p.is_file() and is_image_file(p):
         project = Project.open(p.parent)
-        return MainWindow(project, autosave_s=autosave_s, start_key=p.name, background_loading=True)
-    return MainWindow(Project.open(p), autosave_s=autosave_s, background_loading=True)
+        return MainWindow(project, autosave_s=autosave_s, start_key=p.name, background_loading=True,
+                          background_open=True)
+    return MainWindow(Project.open(p), autosave_s=autosave_s, background_loading=True, background_open=True)
 
 
 def start_application() -> QApplication:

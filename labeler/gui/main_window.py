@@ -37,9 +37,11 @@ from .training.controller import TrainingController
 
 class MainWindow(QMainWindow):
     def __init__(self, project: Project | None = None, autosave_s: float | None = None,
-                 start_key: str | None = None, background_loading: bool = False) -> None:
+                 start_key: str | None = None, background_loading: bool = False,
+                 background_open: bool = False) -> None:
         super().__init__()
         self.background_loading = background_loading  # read images in a worker (the app turns it on)
+        self.background_open = background_open  # scan the folder and stat annotations in a worker too
         self.setObjectName("labeler_main_window")
         self.resize(1200, 800)
         self.autosave_s = autosave_s
@@ -106,8 +108,9 @@ class MainWindow(QMainWindow):
         if self.project is not None:
             self.project.close()
         self.project = project
-        self.session = s = LabelingSession(project, self.autosave_s, self, self.background_loading)
-        s.statuses_refreshed.connect(self.file_dock.set_statuses)
+        self.session = s = LabelingSession(project, self.autosave_s, self, self.background_loading,
+                                           background_open=self.background_open)
+        s.statuses_refreshed.connect(self._on_statuses_refreshed)
         s.image_opened.connect(self._on_image_opened)
         s.status_changed.connect(self._on_status_changed)
         s.dirty_changed.connect(lambda _d: self._update_title())
@@ -123,14 +126,49 @@ class MainWindow(QMainWindow):
         self.review.attach(s)  # after the entries: it sets their proposal counts
         if project.read_only:
             self.show_message(project.lock_warning or "project opened read-only")
+        if s.opener is not None and s.opener.running:  # keys come from a worker (project_open.py)
+            self.canvas.set_document(None, None)
+            self.status_progress.done_label.setText(
+                QCoreApplication.translate("status", "reading the image folder..."))
+            s.keys_ready.connect(lambda: self._on_keys_ready(s, start_key))
+            if start_key is None:  # the first image is read as soon as its key is found
+                s.first_key_ready.connect(lambda: s is self.session and s.open_index(0))
+            self._update_title()
+            return True
+        self._open_first(start_key)
+        return True
+
+    def _on_keys_ready(self, s: LabelingSession, start_key: str | None) -> None:
+        """The scan's keys (background_open): the first image is read while the annotation files
+        are stat-ed; the list fills in once with their statuses (one pass, not two)."""
+        if s is not self.session:
+            return
+        if s.opener is not None and s.opener.running:  # statuses follow (statuses_refreshed)
+            self.status_progress.done_label.setText(
+                QCoreApplication.translate("status", "reading {0} files...").format(len(s.keys)))
+        else:
+            self.file_dock.set_entries(s.keys, s.statuses)
+        self._open_first(start_key, open_image=s.index < 0 and s.loading_index is None)
+
+    def _on_statuses_refreshed(self, statuses: dict) -> None:
+        s, dock = self.session, self.file_dock
+        if dock.model.keys != s.keys:  # the scan's keys, now with their statuses: the list fills in
+            dock.set_entries(s.keys, s.statuses)
+            if s.key is not None:
+                dock.set_current(s.key)
+        else:
+            dock.set_statuses(statuses)
+
+    def _open_first(self, start_key: str | None, open_image: bool = True) -> None:
+        s = self.session
         if s.keys:
-            s.open_index(s.keys.index(start_key) if start_key in s.keys else 0)
+            if open_image:  # else the first key's image is shown or being read already
+                s.open_index(s.keys.index(start_key) if start_key in s.keys else 0)
         else:
             self.canvas.set_document(None, None)
-            self.show_message(f"no images found under {project.root}")
+            self.show_message(f"no images found under {s.project.root}")
         self._update_title()
         self.recovery.offer()
-        return True
 
     def open_index(self, index: int) -> bool:
         if self.session is None:

@@ -8,6 +8,10 @@ status index (core/status_index.py) instead of parsing every annotation on open.
 written in a writer thread (save_queue.py): the document counts as saved once its write is done.
 The documents of the images left lately are kept with their undo history and given back when the
 image is opened again and its file is unchanged (document_cache.py).
+With ``background_open`` (the application's choice) the folder scan and the status look-up run in
+a worker too (project_open.py): ``keys_ready`` says when the keys are known, ``statuses_refreshed``
+brings the statuses. The done count is kept as statuses change and counted again only when the
+index is read.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ..core.status_index import StatusIndex
 from ..core.tiles import TileSource
 from .document_cache import DocumentCache
 from .image_loader import ImageLoader, LoadedImage, load_image
+from .project_open import ProjectOpener
 from .save_queue import SessionSaver
 from .status_refresh import StatusRefresher
 
@@ -39,7 +44,7 @@ def to_qimage(rgb: np.ndarray) -> QImage:
 
 class LabelingSession(QObject):
     def __init__(self, project: Project, autosave_s: float | None = None, parent=None,
-                 background_loading: bool = False) -> None:
+                 background_loading: bool = False, background_open: bool = False) -> None:
         super().__init__(parent)
         # plain-callback signals (labeler.core.events), the same kind the document emits
         self.image_opened = Signal()  # (str) key
@@ -47,8 +52,9 @@ class LabelingSession(QObject):
         self.saved = Signal()  # (str) key
         self.message = Signal()  # (str) one-line note for the user
         self.dirty_changed = Signal()  # (bool)
+        self.keys_ready = Signal()  # () the keys are known (background_open: after the scan)
+        self.first_key_ready = Signal()  # () background_open: keys holds the first key alone, scan going on
         self.project = project
-        self.keys = project.image_keys()
         self.index = -1
         self.document: Document | None = None
         self.image: QImage | None = None
@@ -59,14 +65,16 @@ class LabelingSession(QObject):
         self.statuses_refreshed = Signal()  # (dict) key -> status, once stale index entries are read
         self.status_progress = Signal()  # (int, int) stale statuses read so far, of how many
         self.status_index = StatusIndex(project)  # .labeler/status.json: no JSON parsed for known files
-        self.statuses, stale = self.status_index.lookup(self.keys)
         self.status_refresher: StatusRefresher | None = None  # reads stale statuses; can be cancelled
-        if stale and background_loading:
-            self.status_refresher = StatusRefresher(self.status_index, stale, self.status_progress.emit,
-                                                    self._on_statuses_read)
-        elif stale:
-            self.statuses.update(self.status_index.refresh(stale))
-            self.status_index.save()
+        self._done = 0  # images done or reviewed, kept as statuses change (done_count)
+        self.opener: ProjectOpener | None = None  # scans and looks up in a worker (background_open)
+        if background_open:
+            self.keys, self.statuses = [], {}
+            self.opener = ProjectOpener(project, self.status_index, self._on_keys_found, self._on_looked_up,
+                                        self._on_first_key)
+        else:
+            self.keys = project.image_keys()
+            self._take_statuses(*self.status_index.lookup(self.keys))
         interval = autosave_s if autosave_s is not None else float(
             project.settings.get("autosave_interval_s", DEFAULT_AUTOSAVE_S))
         self.autosave_timer = QTimer(self)
@@ -79,10 +87,54 @@ class LabelingSession(QObject):
     def key(self) -> str | None:
         return self.keys[self.index] if 0 <= self.index < len(self.keys) else None
 
+    def _take_statuses(self, statuses: dict, stale: list) -> None:
+        """The index was read: these are every key's statuses (the done count is counted again)."""
+        self.statuses = statuses
+        self._done = sum(1 for s in statuses.values() if s in DONE_STATUSES)
+        if stale and (self.loader is not None or self.opener is not None):
+            self.status_refresher = StatusRefresher(self.status_index, stale, self.status_progress.emit,
+                                                    self._on_statuses_read)
+        elif stale:
+            self._update_statuses(self.status_index.refresh(stale))
+            self.status_index.save()
+
+    def _update_statuses(self, statuses: dict) -> None:
+        done = DONE_STATUSES
+        for key, status in statuses.items():
+            self._done += (status in done) - (self.statuses.get(key) in done)
+            self.statuses[key] = status
+
+    def _on_first_key(self, key: str) -> None:
+        """The first key, before the scan ends (background_open): it can be opened already."""
+        if not self.keys:
+            self.keys, self.statuses = [key], {key: "unknown"}
+            self.first_key_ready.emit()
+
+    def _on_keys_found(self, keys: list[str]) -> None:
+        """The scan's keys (background_open): statuses show as not read until they are looked up;
+        the image opened from the first key alone keeps its place (found again by its key)."""
+        shown, edited = self.key, {k: s for k, s in self.statuses.items() if s != "unknown"}
+        self.keys = keys
+        self.statuses = dict.fromkeys(keys, "unknown")
+        self._done = 0
+        self._update_statuses({k: s for k, s in edited.items() if k in self.statuses})
+        if shown is not None:
+            self.index = keys.index(shown) if shown in self.statuses else -1
+        self.keys_ready.emit()
+
+    def _on_looked_up(self, statuses: dict, stale: list, error: BaseException | None = None) -> None:
+        for key, status in self.statuses.items():
+            if status != "unknown":  # edited while the files were stat-ed: shown as edited
+                statuses[key] = status
+        self._take_statuses(statuses, stale)
+        self.statuses_refreshed.emit(dict(statuses))
+        if error is not None:
+            self.message.emit(f"could not read {self.project.root}: {error}")
+
     def _on_statuses_read(self, statuses: dict, cancelled: bool = False) -> None:
         if self.key in statuses and self.document is not None:
             statuses[self.key] = self.document.annotation.status  # the open one is shown as edited
-        self.statuses.update(statuses)
+        self._update_statuses(statuses)
         self.status_index.save()
         self.statuses_refreshed.emit(dict(statuses))
         if cancelled:
@@ -90,7 +142,7 @@ class LabelingSession(QObject):
             self.message.emit(f"stopped reading statuses: {left} image(s) show as not read")
 
     def done_count(self) -> int:
-        return sum(1 for s in self.statuses.values() if s in DONE_STATUSES)
+        return self._done
 
     # -- navigation -------------------------------------------------------------------------
     def open_index(self, index: int) -> bool:
@@ -143,12 +195,14 @@ class LabelingSession(QObject):
         self._set_document(kept if kept is not None else Document(ann))
         self.documents.opened(key, self.document, loaded.digest)
         self.index = loaded.index
+        if not (0 <= self.index < len(self.keys) and self.keys[self.index] == key) and key in self.keys:
+            self.index = self.keys.index(key)  # read while the scan's keys came in (background_open)
         if loaded.stamps:
             self.saving.opened(key, loaded.stamps[0])  # a later change by someone else is noticed
         self.saving.reapply_failed(key, self.document)
         self.image_opened.emit(key)
-        if self.loader is not None and loaded.index + 1 < len(self.keys):
-            self.loader.prefetch(loaded.index + 1, self.keys[loaded.index + 1])
+        if self.loader is not None and self.index + 1 < len(self.keys):
+            self.loader.prefetch(self.index + 1, self.keys[self.index + 1])
 
     def go_relative(self, step: int) -> bool:
         if not self.keys:
@@ -175,7 +229,7 @@ class LabelingSession(QObject):
     def _on_changed(self, _text: str = "") -> None:
         key, status = self.key, self.document.annotation.status
         if key is not None and self.statuses.get(key) != status:
-            self.statuses[key] = status
+            self._update_statuses({key: status})
             self.status_changed.emit(key, status)
 
     # -- saving -------------------------------------------------------------------------------
@@ -227,6 +281,8 @@ class LabelingSession(QObject):
             return False
         if self.loader is not None:
             self.loader.shutdown()
+        if self.opener is not None:
+            self.opener.shutdown()  # a scan still running stops at its next chunk
         if self.status_refresher is not None:
             self.status_refresher.shutdown()  # closing need not wait for a whole big folder
         self.status_index.save()
