@@ -36,7 +36,9 @@ def register(subparsers) -> None:
     p.add_argument("--arch", default="pixel", choices=["pixel", *ARCHITECTURES],
                    help="pixel: random forest on multiscale pixel features (default); "
                         + ", ".join(f"{a.name}: {a.description}" for a in ARCHITECTURES.values()))
-    p.add_argument("--max-images", type=int, metavar="N", help="train on at most N labelled images")
+    p.add_argument("--max-images", type=int, metavar="N",
+                   help="train on at most N labelled images, spread evenly over the split (not the first N "
+                        "by name: those are often consecutive video frames)")
     p.add_argument("--split", default="train", help="the split to train on (default train)")
     p.add_argument("--seed", type=int, default=0)
     huge = p.add_argument_group("huge images (tiled: trained from crops, never decoded whole)")

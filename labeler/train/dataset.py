@@ -186,6 +186,31 @@ def split_keys(project, split: str) -> list[str]:
     return keys
 
 
+def spread_first(keys: Sequence[str], n: int | None) -> list[str]:
+    """``keys`` reordered so that ``n`` of them evenly spread over the list come first (the first
+    and the last key among them), then keys that fill the gaps ever more finely, then the rest.
+
+    What ``max_images`` takes: keys sort by file name, and frames of a video sort by sequence and
+    time, so the first N keys are N near-identical frames of one sequence (CamVid's first 8 train
+    keys are consecutive frames of its one dusk sequence). Where a spread pick has no labels, the
+    next keys taken lie in the gaps between the picks, not at the start of the list.
+    """
+    keys = list(keys)
+    if n is None or n >= len(keys) or n < 1:
+        return keys
+    order: list[int] = []
+    seen: set[int] = set()
+    m = n
+    while len(order) < len(keys) and m < 2 * len(keys):
+        for i in np.linspace(0, len(keys) - 1, m).round().astype(int).tolist():
+            if i not in seen:
+                seen.add(i)
+                order.append(i)
+        m *= 2
+    order += [i for i in range(len(keys)) if i not in seen]
+    return [keys[i] for i in order]
+
+
 def iter_samples(project, keys: Iterable[str], space: LabelSpace, *, max_images: int | None = None,
                  require_labels: bool = True, problems: list[str] | None = None,
                  point_radius: int = POINT_RADIUS, boxes=None, crops=None) -> Iterator[Sample]:

@@ -24,7 +24,7 @@ from ..core.fileio import write_json_atomic
 from ..core.jobs import JobContext
 from .architectures import ARCHITECTURES as _NETWORKS
 from .box_labels import BoxPseudoLabels
-from .dataset import LabelSpace, iter_samples, split_keys
+from .dataset import LabelSpace, iter_samples, split_keys, spread_first
 from .metrics import ConfusionMatrix, Metrics, plot_confusion_matrix
 from .pixel_classifier import FeatureSettings, PixelClassifier
 
@@ -95,7 +95,7 @@ def train_model(project, model, *, split: str = "train", max_images: int | None 
     space = LabelSpace.from_schema(project.schema)
     if list(model.class_names) != list(space.names):
         raise LabelerError(f"{project.root}: the model's classes do not match the project's schema")
-    keys = split_keys(project, split)
+    keys = spread_first(split_keys(project, split), max_images)  # --max-images: spread, not the first N
     problems: list[str] = []
     used: list[str] = []
 
@@ -147,7 +147,8 @@ def _load_split(project, split: str, space: LabelSpace, ctx: JobContext, max_ima
             return [], []
         raise
     used, pairs = [], []
-    for s in iter_samples(project, ctx.track(keys, len(keys), split), space, max_images=max_images,
+    for s in iter_samples(project, ctx.track(spread_first(keys, max_images), len(keys), split), space,
+                          max_images=max_images,
                           problems=problems, boxes=boxes, crops=crops):
         if not used or used[-1] != s.key:  # a huge image gives several crops
             used.append(s.key)
@@ -247,7 +248,7 @@ def evaluate_model(project, model, *, split: str = "val", max_images: int | None
     """
     ctx = ctx or JobContext()
     space = LabelSpace.from_names(model.class_names, project.schema)
-    keys = split_keys(project, split)
+    keys = spread_first(split_keys(project, split), max_images)
     cm = ConfusionMatrix(space.num_classes, space.ignore_index)
     problems: list[str] = []
     used: list[str] = []
