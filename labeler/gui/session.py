@@ -114,12 +114,14 @@ class LabelingSession(QObject):
         """The scan's keys (background_open): statuses show as not read until they are looked up;
         the image opened from the first key alone keeps its place (found again by its key)."""
         shown, edited = self.key, {k: s for k, s in self.statuses.items() if s != "unknown"}
+        if shown is not None and shown not in set(keys):
+            keys = sorted([*keys, shown])  # the image shown (and maybe edited) stays reachable
         self.keys = keys
         self.statuses = dict.fromkeys(keys, "unknown")
         self._done = 0
         self._update_statuses({k: s for k, s in edited.items() if k in self.statuses})
         if shown is not None:
-            self.index = keys.index(shown) if shown in self.statuses else -1
+            self.index = keys.index(shown)
         self.keys_ready.emit()
 
     def _on_looked_up(self, statuses: dict, stale: list, error: BaseException | None = None) -> None:

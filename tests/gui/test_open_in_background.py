@@ -210,3 +210,32 @@ def test_the_application_opens_projects_in_the_background(qtbot, big_root):
     finally:
         w.close()
 
+
+
+def test_an_image_shown_before_the_scan_and_edited_is_kept_if_the_scan_misses_it(qtbot, tmp_path, monkeypatch):
+    """If the quick first-key walk ever named an image the full scan does not list, the shown
+    (and edited) image stays in the list and its edits are saved."""
+    from labeler.core.shapes import Shape
+
+    root = make_project(tmp_path / "small", 20)
+    keys = Project.open(root, read_only=True).image_keys()
+    odd = keys[0]
+    real_scan = Project._scan
+    monkeypatch.setattr(Project, "_scan", lambda self, folder: [k for k in real_scan(self, folder) if k != odd])
+    monkeypatch.setattr(project_open, "first_image_key", lambda project: odd)
+    gate, scanning = gated(monkeypatch, Project, "image_keys")
+    w = open_window(qtbot, root)
+    try:
+        qtbot.waitUntil(lambda: w.canvas.document is not None, timeout=10000)
+        assert w.session.key == odd
+        w.session.document.add_shape(Shape("rectangle", w.project.schema.names()[0], [(1, 1), (4, 4)]))
+        gate.set()
+        qtbot.waitUntil(lambda: len(w.session.keys) == len(keys), timeout=10000)
+        assert w.session.key == odd and odd in w.session.keys
+        assert w.session.save_if_dirty()
+        w.session.saving.flush()
+        saved = Project.open(root, read_only=True).load(odd)
+        assert any(s.kind == "rectangle" and s.points[0][0] == 1 for s in saved.shapes)
+    finally:
+        gate.set()
+        w.close()
