@@ -465,6 +465,14 @@
 <context>
     <name>status</name>
     <message>
+        <source>reading the image folder...</source>
+        <translation>正在读取图像文件夹...</translation>
+    </message>
+    <message>
+        <source>reading {0} files...</source>
+        <translation>正在读取 {0} 个文件...</translation>
+    </message>
+    <message>
         <source>checking statuses %v / %m</source>
         <translation>正在检查状态 %v / %m</translation>
     </message>
