@@ -82,11 +82,13 @@ def augment_pair(image: np.ndarray, target: np.ndarray, aug: Augment, ignore_ind
 
 
 class AugmentedPairs(torch.utils.data.Dataset):
-    """Samples held in memory, augmented afresh each epoch (call :meth:`set_epoch`)."""
+    """Samples held in memory, augmented afresh each epoch (call :meth:`set_epoch`). Samples
+    with a ``set_epoch`` of their own (:class:`labeler.train.epoch_crops.EpochCrops`) are kept as
+    they are, read one at a time, and told the epoch too."""
 
     def __init__(self, samples: Sequence[tuple[np.ndarray, np.ndarray]], aug: Augment, ignore_index: int,
                  seed: int = 0) -> None:
-        self.samples = list(samples)
+        self.samples = samples if hasattr(samples, "set_epoch") else list(samples)
         self.aug = aug
         self.ignore_index = ignore_index
         self.seed = seed
@@ -94,6 +96,8 @@ class AugmentedPairs(torch.utils.data.Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+        if hasattr(self.samples, "set_epoch"):
+            self.samples.set_epoch(epoch)
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -213,12 +213,16 @@ def spread_first(keys: Sequence[str], n: int | None) -> list[str]:
 
 def iter_samples(project, keys: Iterable[str], space: LabelSpace, *, max_images: int | None = None,
                  require_labels: bool = True, problems: list[str] | None = None,
-                 point_radius: int = POINT_RADIUS, boxes=None, crops=None) -> Iterator[Sample]:
+                 point_radius: int = POINT_RADIUS, boxes=None, crops=None,
+                 defer_huge: list | None = None) -> Iterator[Sample]:
     """Samples for ``keys``; images without labels are skipped when ``require_labels``.
 
     A huge image (:func:`labeler.train.tiling.is_huge`) is never decoded whole: it gives
     ``crops.per_image`` crops (a :class:`labeler.train.tiling.CropSampling`, default settings
-    without it) read through its TileSource, each with the target of its window only.
+    without it) read through its TileSource, each with the target of its window only. With
+    ``defer_huge`` a list, a huge image gives no samples here: its checked
+    :class:`labeler.train.epoch_crops.HugeImage` goes into the list instead (networks draw new
+    crops of it every epoch).
 
     With ``boxes`` (a :class:`labeler.train.box_labels.BoxPseudoLabels`) weak boxes become
     GrabCut pseudo-masks (an image with only weak boxes then counts as labelled); without it
@@ -240,7 +244,16 @@ def iter_samples(project, keys: Iterable[str], space: LabelSpace, *, max_images:
             problems.extend(bad)
             if require_labels and not (has_labels(ann) or (boxes is not None and weak_boxes(ann))):
                 continue
-            if tiling.is_huge(*image_size(project.image_path(key))):
+            huge = tiling.is_huge(*image_size(project.image_path(key)))
+            if huge and defer_huge is not None:
+                from .epoch_crops import huge_image
+
+                found = huge_image(project, key, ann, space, crops, point_radius, problems)
+                if found is not None:
+                    defer_huge.append(found)
+                    count += 1
+                continue
+            if huge:
                 got = False
                 for crop in tiling.huge_samples(project, key, ann, space, crops, point_radius, problems):
                     got = True

@@ -122,10 +122,12 @@ class DeepSegmenter:
         """Train on ``(image, target)`` pairs (held in memory); target values outside 0..K-1 are
         unlabelled. ``val`` pairs are scored each epoch; ``run_dir`` gets checkpoints and
         ``metrics.jsonl``; ``resume`` is a state from :func:`network_training.load_training_state`."""
+        from .epoch_crops import EpochCrops
         from .network_training import train_network
 
         device = device or resolve_device(self.settings.device)
-        train_network(self, list(samples), list(val), device=device, run_dir=run_dir, resume=resume,
+        samples = samples if isinstance(samples, EpochCrops) else list(samples)  # crops read as needed
+        train_network(self, samples, list(val), device=device, run_dir=run_dir, resume=resume,
                       cancel=cancel, on_epoch=on_epoch)
         return self
 

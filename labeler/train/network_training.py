@@ -1,7 +1,8 @@
 """The training loop of a :class:`labeler.train.deep.DeepSegmenter`.
 
-Per epoch: augmented batches (:mod:`labeler.train.augment`), loss = cross-entropy + Dice on the
-labelled pixels only (:mod:`labeler.train.losses`; optional median-frequency class weights),
+Per epoch: augmented batches (:mod:`labeler.train.augment`; crops of huge images drawn anew
+and read as the batches need them, :mod:`labeler.train.epoch_crops`), loss = cross-entropy +
+Dice on the labelled pixels only (:mod:`labeler.train.losses`; optional median-frequency class weights),
 Adam; then batch-norm statistics recomputed exactly ("precise BN"), val mIoU, and in the run
 folder (when there is one): ``checkpoint.pt`` (everything needed to resume, every epoch),
 ``model.pt`` (the best epoch so far: highest val mIoU, or lowest training loss without a val
@@ -33,6 +34,7 @@ import torch.nn.functional as F
 from ..core.errors import LabelerError
 from ..core.fileio import atomic_open
 from .augment import Augment, AugmentedPairs
+from .epoch_crops import EpochCrops
 from .losses import median_frequency_weights, segmentation_loss
 from .metrics import ConfusionMatrix
 
@@ -140,17 +142,27 @@ def train_network(model, train: Sequence[tuple[np.ndarray, np.ndarray]],
     s = model.settings
     rank, world = _rank_world()
     k, ignore = model.num_classes, model.ignore_index
-    pairs = []
-    for image, target in train:
-        t = np.asarray(target).astype(np.int64)
-        t[(t < 0) | (t >= k)] = ignore
-        pairs.append((np.asarray(image), t))
-    labelled = sum(int((t != ignore).sum()) for _, t in pairs)
+    lazy = isinstance(train, EpochCrops)  # crops of huge images: new each epoch, read when used
+    if lazy:
+        pairs = train
+
+        def targets():  # epoch 0's, as a resumed run sees them too
+            return train.targets(0)
+    else:
+        pairs = []
+        for image, target in train:
+            t = np.asarray(target).astype(np.int64)
+            t[(t < 0) | (t >= k)] = ignore
+            pairs.append((np.asarray(image), t))
+
+        def targets():
+            return (t for _, t in pairs)
+    labelled = sum(int((t != ignore).sum()) for t in targets())
     if not labelled:
         raise LabelerError("no labelled pixels to train on")
     weights = None
     if s.class_weights:
-        weights = torch.from_numpy(median_frequency_weights([t for _, t in pairs], k)).to(device)
+        weights = torch.from_numpy(median_frequency_weights(targets(), k)).to(device)
     torch.manual_seed(s.seed)
     net = model.net.to(device)
     if world > 1 and device.type == "cuda":
@@ -181,7 +193,7 @@ def train_network(model, train: Sequence[tuple[np.ndarray, np.ndarray]],
         trainer = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids,
                                                             find_unused_parameters=_has_unused_parameters(net, crop, device))
     val_x = [to_tensor(img) for img, _ in val]
-    bn_images = [to_tensor(img) for img, _ in pairs[:BN_IMAGES]]
+    bn_images = [] if lazy else [to_tensor(img) for img, _ in pairs[:BN_IMAGES]]
     deadline = t0 + 60 * s.max_minutes if s.max_minutes else None
     steps, stopped = 0, None
 
@@ -223,7 +235,10 @@ def train_network(model, train: Sequence[tuple[np.ndarray, np.ndarray]],
         record = {"epoch": epoch + 1, "train_loss": mean_loss, "steps": len(losses),
                   "seconds": round(time.perf_counter() - t0, 3)}
         if rank == 0:
+            if lazy:  # this epoch's crops, read again
+                bn_images = [to_tensor(pairs[i][0]) for i in range(min(BN_IMAGES, len(pairs)))]
             recalibrate_batchnorm(net, bn_images, stride, device)
+            bn_images = [] if lazy else bn_images
             record["val_mIoU"] = _val_miou(model, val_x, val, device) if val else None
             score = record["val_mIoU"] if val else -record["train_loss"]
             record["best"] = score > best

@@ -115,7 +115,9 @@ def predict_tiled(model, source: TileSource, *, level: int = 0, tile: int = PRED
         for c in wanted:
             mask = labels == c
             if mask.any():
-                pending[c].append(geometry.mask_to_geometry(mask, (core[0], core[1])))
+                # kept within the core: a mitred corner of the outline can stick out half a pixel
+                outline = geometry.mask_to_geometry(mask, (core[0], core[1]))
+                pending[c].append(shapely.intersection(outline, shapely.box(*core)))
         del image, labels, confidence, uncertainty  # not held while the next tile is predicted
         if row_end:  # merge a row at a time: what is held stays the outlines, not the tiles
             for c in wanted:

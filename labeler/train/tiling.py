@@ -12,8 +12,9 @@ Which crops: ``1 - random_share`` of them are centred on a random point of the b
 label shape picked at random (area shapes, scribbles, points), so every label gets seen; the rest
 lie anywhere on the image (they bring in the background of dense images). A crop without a single
 labelled pixel teaches nothing and is dropped. The draws depend only on ``(seed, image key)``:
-the same settings give the same crops. Crops are drawn once per training run (the networks then
-augment them afresh every epoch, see :mod:`labeler.train.augment`).
+the same settings give the same crops. The pixel classifier takes its crops once per training run;
+the networks draw new ones every epoch, read as the data loader asks for them
+(:mod:`labeler.train.epoch_crops`, seeded by run seed and epoch too).
 
 Box pseudo-labels (GrabCut on weak boxes) need the whole image and are not made for huge images;
 such images train from their other labels, and the skipped boxes are reported.
@@ -62,10 +63,11 @@ def label_boxes(ann: ImageAnnotation, point_radius: float) -> list[tuple[float, 
     return out
 
 
-def choose_crops(width: int, height: int, boxes, sampling: CropSampling, key: str
-                 ) -> list[tuple[int, int, int, int]]:
-    """The crop windows (x0, y0, x1, y1), in pixels of ``sampling.level``, for one image."""
-    rng = np.random.default_rng([sampling.seed, zlib.crc32(key.encode("utf-8"))])
+def choose_crops(width: int, height: int, boxes, sampling: CropSampling, key: str,
+                 stream: tuple[int, ...] = ()) -> list[tuple[int, int, int, int]]:
+    """The crop windows (x0, y0, x1, y1), in pixels of ``sampling.level``, for one image.
+    ``stream``: more seed words (the networks pass run seed, epoch and draw for fresh crops)."""
+    rng = np.random.default_rng([sampling.seed, *(int(v) for v in stream), zlib.crc32(key.encode("utf-8"))])
     s = 2 ** sampling.level
     lw, lh = -(-width // s), -(-height // s)
     cw, ch = min(sampling.size, lw), min(sampling.size, lh)
@@ -116,20 +118,28 @@ def open_source(project, key: str, ann: ImageAnnotation, level: int = 0) -> Tile
     return source
 
 
-def huge_samples(project, key: str, ann: ImageAnnotation, space: LabelSpace, sampling: CropSampling | None,
-                 point_radius: float, problems: list[str]) -> Iterator[Sample]:
-    """The crops of one huge image as samples (``window`` and ``level`` set); problems reported."""
+def check_huge(project, key: str, ann: ImageAnnotation, level: int, problems: list[str]) -> TileSource | None:
+    """:func:`open_source`, or None with the reason in ``problems``; skipped weak boxes reported."""
     from .box_labels import weak_boxes
 
-    sampling = sampling or CropSampling()
     try:
-        source = open_source(project, key, ann, sampling.level)
+        source = open_source(project, key, ann, level)
     except LabelerError as e:
         problems.append(str(e))
-        return
+        return None
     if weak_boxes(ann):
         problems.append(f"{project.annotation_path(key)}: weak boxes are not turned into masks on huge "
                         "images (GrabCut needs the whole image); trained from its other labels")
+    return source
+
+
+def huge_samples(project, key: str, ann: ImageAnnotation, space: LabelSpace, sampling: CropSampling | None,
+                 point_radius: float, problems: list[str]) -> Iterator[Sample]:
+    """The crops of one huge image as samples (``window`` and ``level`` set); problems reported."""
+    sampling = sampling or CropSampling()
+    source = check_huge(project, key, ann, sampling.level, problems)
+    if source is None:
+        return
     boxes = label_boxes(ann, point_radius)
     reported = False
     for window in choose_crops(ann.width, ann.height, boxes, sampling, key):

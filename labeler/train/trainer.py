@@ -139,7 +139,8 @@ def train_pixel(project, *, split: str = "train", max_images: int | None = None,
 
 
 def _load_split(project, split: str, space: LabelSpace, ctx: JobContext, max_images: int | None,
-                problems: list[str], boxes=None, crops=None) -> tuple[list[str], list[tuple]]:
+                problems: list[str], boxes=None, crops=None, defer_huge: list | None = None
+                ) -> tuple[list[str], list[tuple]]:
     try:
         keys = split_keys(project, split)
     except LabelerError:
@@ -149,10 +150,13 @@ def _load_split(project, split: str, space: LabelSpace, ctx: JobContext, max_ima
     used, pairs = [], []
     for s in iter_samples(project, ctx.track(spread_first(keys, max_images), len(keys), split), space,
                           max_images=max_images,
-                          problems=problems, boxes=boxes, crops=crops):
+                          problems=problems, boxes=boxes, crops=crops, defer_huge=defer_huge):
         if not used or used[-1] != s.key:  # a huge image gives several crops
             used.append(s.key)
         pairs.append((s.image, s.target))
+    if defer_huge:  # huge images whose crops are drawn later, in the order read with the others
+        taken = set(used) | {h.key for h in defer_huge}
+        used = [k for k in spread_first(keys, max_images) if k in taken]
     return used, pairs
 
 
@@ -180,8 +184,13 @@ def train_deep(project, settings, *, split: str = "train", val_split: str | None
     if list(model.class_names) != list(space.names):
         raise LabelerError(f"{project.root}: the model's classes do not match the project's schema")
     problems: list[str] = []
+    huge: list = []  # huge training images: fresh crops every epoch (labeler.train.epoch_crops)
     used, train = _load_split(project, split, space, ctx, max_images, problems, BoxPseudoLabels.from_plugins(),
-                              crops)
+                              crops, defer_huge=huge)
+    if huge:
+        from .epoch_crops import EpochCrops
+
+        train = EpochCrops(train, huge, space, crops, seed=settings.seed)
     if not used:
         raise LabelerError(f"{project.root}: no labelled images in split {split!r} to train on")
     val_keys, val = _load_split(project, val_split, space, ctx, None, problems, crops=crops) if val_split \
