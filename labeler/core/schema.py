@@ -56,7 +56,7 @@ class LabelClass:
                        ignore_in_eval=bool(d.get("ignore_in_eval", False)),
                        supercategory=str(d.get("supercategory", "")),
                        extra={k: v for k, v in d.items() if k not in known})
-        except (KeyError, TypeError, ValueError) as e:
+        except (AttributeError, KeyError, TypeError, ValueError) as e:  # AttributeError: not a JSON object
             raise SchemaError(f"malformed class entry {d!r}: {e}") from None
 
 
@@ -153,9 +153,12 @@ class Schema:
         if not isinstance(d, dict) or not isinstance(d.get("classes"), list):
             raise SchemaError(f"{source}: a schema needs a 'classes' list")
         known = {"name", "ignore_index", "classes", "background"}
-        return cls(classes=[LabelClass.from_dict(c) for c in d["classes"]], name=str(d.get("name", "custom")),
-                   ignore_index=int(d.get("ignore_index", 255)), background=d.get("background"),
-                   extra={k: v for k, v in d.items() if k not in known})
+        try:
+            return cls(classes=[LabelClass.from_dict(c) for c in d["classes"]], name=str(d.get("name", "custom")),
+                       ignore_index=int(d.get("ignore_index", 255)), background=d.get("background"),
+                       extra={k: v for k, v in d.items() if k not in known})
+        except (SchemaError, TypeError, ValueError) as e:  # say which file holds the bad entry
+            raise SchemaError(f"{source}: {e}") from None
 
     @classmethod
     def from_names(cls, names: list[str], name: str = "custom", things: bool = True) -> "Schema":

@@ -74,7 +74,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .cityscapes_polygons import GROUP_SUFFIX, HOLE_METHODS, build_objects
-from .common import save_imported
+from .common import far_outside, save_imported
 from ..core import geometry
 from ..core.errors import FormatError, LabelerError, SchemaError
 from ..core.fileio import atomic_open, safe_join, save_image_atomic, write_json_atomic
@@ -379,6 +379,9 @@ def _import_one(json_path: Path, root: Path, project: Project, ctx: JobContext) 
     if (doc.get("imgWidth"), doc.get("imgHeight")) != (w, h):
         ctx.report.warn(f"{json_path}: imgWidth x imgHeight {doc.get('imgWidth')} x {doc.get('imgHeight')} "
                         f"does not match the image ({w} x {h}); using the image's size")
+    for s in [s for s in shapes if far_outside(s, w, h)]:
+        ctx.report.warn(f"{json_path}: object {s.z} ({s.label!r}) skipped: {far_outside(s, w, h)}")
+        shapes.remove(s)
     _extend_schema(project, list(dict.fromkeys(s.label for s in shapes)))
     key = project.add_images([image.resolve()])[0]
     for keys in project.splits.values():

@@ -38,7 +38,7 @@ from ..core.fileio import atomic_open, safe_join, write_json_atomic
 from ..core.images import image_size
 from ..core.schema import LabelClass, Schema, default_color
 from ..core.shapes import MASK, POLYGON, RECTANGLE, Shape
-from .common import save_imported
+from .common import check_inside, save_imported
 
 COCO_CONVENTION = "coco"
 
@@ -165,6 +165,9 @@ def merge_categories(schema: Schema, categories: list, src: Path, ctx) -> dict[i
             cid, name = int(cat["id"]), str(cat["name"])
         except (KeyError, TypeError, ValueError):
             ctx.problem(f"{src}: malformed category {cat!r}; skipped")
+            continue
+        if cid in out:  # else its annotations would silently take the second one's name
+            ctx.problem(f"{src}: category id {cid} is both {out[cid].name!r} and {name!r}; {name!r} skipped")
             continue
         cls = schema.get(name)
         if cls is None:
@@ -318,6 +321,8 @@ def _rle_from_json(seg: dict, height: int, width: int) -> dict:
         raise FormatError(f"RLE size {size} does not match the image ({height}, {width})")
     counts = seg.get("counts")
     if isinstance(counts, list):
+        if not all(isinstance(v, int) and 0 <= v <= height * width for v in counts):  # else OverflowError
+            raise FormatError(f"RLE counts must be integers from 0 to {height * width}")
         c = mask_utils.frPyObjects({"size": size, "counts": counts}, height, width)
     elif isinstance(counts, str):
         c = {"size": size, "counts": counts.encode("ascii")}
@@ -335,6 +340,8 @@ def shapes_from_annotation(a: dict, cls: LabelClass, height: int, width: int, in
         common["score"] = float(a["score"])
     if a.get("iscrowd"):
         common["flags"] = {"iscrowd": True}
+    if seg is not None and not isinstance(seg, (dict, list)):
+        raise FormatError(f"segmentation {seg!r} is neither a list of polygons nor an RLE object")
     if isinstance(seg, dict):
         return [Shape(MASK, rle=_rle_from_json(seg, height, width), **common)]
     if isinstance(seg, list) and seg:
@@ -367,6 +374,8 @@ def import_dataset(src, project, ctx, images=None, **options) -> None:
     for a in d["annotations"]:
         if isinstance(a, dict):
             by_image.setdefault(a.get("image_id"), []).append(a)
+        else:
+            ctx.problem(f"{src}: annotation {a!r} is not a JSON object; skipped")
     images_dir = resolve_images_dir(src, [e.get("file_name") for e in d["images"] if isinstance(e, dict)], images)
     ctx.report.outputs["images_dir"] = str(images_dir)
     for entry in ctx.track(d["images"], total=len(d["images"]), desc="importing"):
@@ -381,7 +390,7 @@ def import_dataset(src, project, ctx, images=None, **options) -> None:
                 ctx.problem(f"{src}: annotation {a.get('id')}: unknown category_id {a.get('category_id')!r}; skipped")
                 continue
             try:
-                shapes.extend(shapes_from_annotation(a, cls, h, w, n))
+                shapes.extend(check_inside(shapes_from_annotation(a, cls, h, w, n), w, h))
             except (LabelerError, ValueError, TypeError) as e:
                 ctx.problem(f"{src}: annotation {a.get('id')} ({entry.get('file_name')}): {e}; skipped")
         save_imported(project, key, w, h, shapes)

@@ -132,12 +132,17 @@ def export_dataset(project, out, ctx, split=None, *, copy_images: bool = False, 
 def _segment_shapes(ids: np.ndarray, infos: list, classes: dict, src: Path, png: Path, ctx) -> list[Shape]:
     shapes = []
     present = set(np.unique(ids).tolist())
+    listed: set[int] = set()
     for n, info in enumerate(infos, start=1):
         try:
             sid, cid = int(info["id"]), info["category_id"]
         except (KeyError, TypeError, ValueError):
             ctx.problem(f"{src}: malformed segment {info!r} for {png.name}; skipped")
             continue
+        if sid in listed:
+            ctx.problem(f"{src}: segment id {sid} listed twice for {png.name}; the second skipped")
+            continue
+        listed.add(sid)
         cls = classes.get(cid)
         if cls is None:
             ctx.problem(f"{src}: segment {sid} in {png.name}: unknown category_id {cid!r}; skipped")
@@ -148,6 +153,10 @@ def _segment_shapes(ids: np.ndarray, infos: list, classes: dict, src: Path, png:
         flags = {"iscrowd": True} if info.get("iscrowd") else {}
         shapes.append(Shape(MASK, cls.name, rle=geometry.rle_encode(ids == sid), source="import", flags=flags,
                             instance_id=n if cls.is_thing else None))
+    unlisted = present - listed - {0}
+    if unlisted:  # the panoptic format lists every segment; these pixels would be dropped without a word
+        ctx.report.warn(f"{png}: {len(unlisted)} segment id(s) in the PNG are not in its segments_info; "
+                        "their pixels are left unlabelled")
     return shapes
 
 

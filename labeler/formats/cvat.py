@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 from defusedxml import DefusedXmlException
+from pycocotools import mask as mask_utils
 from defusedxml import ElementTree as SafeET
 
 from ..core import geometry
@@ -47,7 +48,7 @@ from ..core.jobs import JobContext
 from ..core.project import Project
 from ..core.shapes import (CIRCLE, LINE, LINESTRIP, MASK, POINT, POLYGON, PROPOSAL_FLAG, RECTANGLE, SCRIBBLE, Shape,
                            new_id)
-from .common import save_imported
+from .common import check_inside, save_imported
 from .labelme import export_names
 
 ANNOTATIONS_XML = "annotations.xml"
@@ -87,6 +88,24 @@ def decode_mask_rle(counts, width: int, height: int) -> np.ndarray:
         raise ValueError(f"rle covers {total} pixels, more than its {width} x {height} box")
     flat = np.repeat(np.arange(len(counts)) % 2 == 1, counts)
     return np.concatenate([flat, np.zeros(width * height - total, bool)]).reshape(height, width)
+
+
+def placed_rle(crop: np.ndarray, left: int, top: int, height: int, width: int) -> dict:
+    """The ``height`` x ``width`` COCO RLE of a boolean crop placed at (left, top), pixels off the
+    image dropped; built from the crop's pixels, never an image-size array (40,000 px images)."""
+    rows, cols = np.nonzero(crop)
+    x, y = cols.astype(np.int64) + left, rows.astype(np.int64) + top
+    keep = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+    idx = np.sort(x[keep] * height + y[keep])  # column-major, as COCO counts run
+    if not len(idx):
+        raise ValueError("mask has no pixels inside the image")
+    breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+    edges = np.column_stack([idx[np.r_[0, breaks]], idx[np.r_[breaks - 1, len(idx) - 1]] + 1]).ravel()
+    counts = np.diff(np.r_[0, edges, height * width]).tolist()
+    if counts[-1] == 0:  # no zeros after the last run: pycocotools' own encoding leaves the 0 out
+        counts.pop()
+    rle = mask_utils.frPyObjects({"counts": counts, "size": [height, width]}, height, width)
+    return {"size": [int(height), int(width)], "counts": rle["counts"].decode("ascii")}
 
 
 def _parse_rle(text: str) -> list[int]:
@@ -385,15 +404,10 @@ def _parse_shape(el: ET.Element, base: dict, width: int, height: int) -> list[Sh
         return [Shape(kind=POLYGON, points=_rotated(ring, (cx, cy), float(el.get("rotation") or 0)), **base)]
     if tag == "mask":
         left, top, w, h = (int(v) for v in _floats(el, "left", "top", "width", "height"))
+        if w > width or h > height:  # decoding it would allocate the box, however large
+            raise ValueError(f"mask box {w} x {h} is larger than the image ({width} x {height})")
         crop = decode_mask_rle(_parse_rle(el.get("rle", "")), w, h)
-        full = np.zeros((height, width), bool)
-        x0, y0 = max(left, 0), max(top, 0)
-        x1, y1 = min(left + w, width), min(top + h, height)
-        if x1 > x0 and y1 > y0:
-            full[y0:y1, x0:x1] = crop[y0 - top:y1 - top, x0 - left:x1 - left]
-        if not full.any():
-            raise ValueError("mask has no pixels inside the image")
-        return [Shape(kind=MASK, rle=geometry.rle_encode(full), **base)]
+        return [Shape(kind=MASK, rle=placed_rle(crop, left, top, height, width), **base)]
     raise ValueError(f"unknown element <{tag}>")
 
 
@@ -447,6 +461,7 @@ def import_dataset(src, project: Project, ctx: JobContext | None = None, *, imag
     elements = root.findall("image")
     skipped: Counter = Counter()
     found: dict[str, list[str]] = {}
+    imported: set[str] = set()
     for el in ctx.track(elements, len(elements), "cvat import"):
         name = el.get("name") or ""
         where = f"{xml}: image {name!r}"
@@ -468,12 +483,16 @@ def import_dataset(src, project: Project, ctx: JobContext | None = None, *, imag
                 skipped[child.tag] += 1
             elif child.tag != "tag":
                 try:
-                    shapes += _parse_shape(child, _shape_base(child, labels), w, h)
+                    shapes += check_inside(_parse_shape(child, _shape_base(child, labels), w, h), w, h)
                 except (InvalidShapeError, ValueError, TypeError) as e:
                     ctx.problem(f"{where}: <{child.tag}> #{i} ({child.get('label')}): {e}; shape skipped")
         for s in shapes:
             project.schema.add(s.label, color=labels.get(s.label, {}).get("color"))
         key = project.add_images([path])[0]
+        if key in imported:  # a second <image> of the same file would silently replace the first's shapes
+            ctx.problem(f"{where}: the same image as an earlier <image>; this one skipped")
+            continue
+        imported.add(key)
         save_imported(project, key, w, h, shapes, tags=tags)
         split = _SPLITS.get((el.get("subset") or "").lower(), el.get("subset") or None)
         if split:

@@ -26,7 +26,7 @@ from typing import Iterable
 
 from PIL import Image, UnidentifiedImageError
 
-from .common import save_imported
+from .common import far_outside, save_imported
 from ..core.annotation import from_labelme_dict, read_annotation, to_labelme_dict
 from ..core.errors import LabelerError
 from ..core.fileio import atomic_open, safe_join, write_json_atomic
@@ -138,6 +138,9 @@ def _import_one(json_path: Path, src: Path, project: Project, ctx: JobContext, s
         raw = raw if raw is not None else json.loads(json_path.read_text("utf-8"))
         raw["imageWidth"], raw["imageHeight"] = w, h
         ann, _ = from_labelme_dict(raw, source=str(json_path), strict=False)
+    for s in [s for s in ann.shapes if far_outside(s, ann.width, ann.height)]:
+        ctx.problem(f"{json_path}: {s.label} {s.kind} skipped: {far_outside(s, ann.width, ann.height)}")
+        ann.shapes.remove(s)
     for s in ann.shapes:
         if s.label not in project.schema:
             project.schema.add(s.label)

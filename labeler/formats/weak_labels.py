@@ -49,6 +49,7 @@ from ..core.images import read_label_png
 from ..core.shapes import POINT, RECTANGLE, SCRIBBLE, Shape
 from .coco import (ImageTable, _copy_name, _weak_box, weak_box, categories_for, load_images, merge_categories,
                    read_coco_json, register_image, resolve_images_dir)
+from .common import check_inside
 
 WEAK_FILE = "weak_labels.json"
 TAGS_FILE = "tags.json"
@@ -183,8 +184,10 @@ def weak_shapes_from_annotation(a: dict, label: str) -> list[Shape]:
         return [Shape(POINT, points=_points_xy([a["point"]], "point"), **common)]
     if isinstance(a.get("scribble"), dict):
         sc = a["scribble"]
-        return [Shape(SCRIBBLE, points=_points_xy(sc.get("points"), "scribble points"),
-                      width=float(sc.get("width") or 1.0), **common)]
+        width = float(sc.get("width") or 1.0)
+        if not 0 < width < float("inf"):
+            raise FormatError(f"scribble width {sc.get('width')!r} is not a positive number")
+        return [Shape(SCRIBBLE, points=_points_xy(sc.get("points"), "scribble points"), width=width, **common)]
     kp = a.get("keypoints")
     if isinstance(kp, list) and kp:
         if len(kp) % 3:
@@ -274,7 +277,13 @@ def _read_tags(src_dir: Path, ctx) -> dict[str, list[str]]:
     if not isinstance(images, dict):
         ctx.problem(f"{path}: needs an 'images' object of file name -> list of tags; tags skipped")
         return {}
-    return {str(k): [str(t) for t in v] for k, v in images.items() if isinstance(v, list)}
+    tags = {}
+    for k, v in images.items():
+        if isinstance(v, list) and all(isinstance(t, str) for t in v):
+            tags[str(k)] = v
+        else:  # a tag named "None" or "n","o","t" would be a silent wrong import
+            ctx.report.warn(f"{path}: tags of {k!r} are not a list of names; skipped")
+    return tags
 
 
 def save_weak(project, key: str, width: int, height: int, shapes: list[Shape], tags: list[str]) -> None:
@@ -310,6 +319,8 @@ def import_dataset(src, project, ctx, images=None, **options) -> None:
     for a in d["annotations"]:
         if isinstance(a, dict):
             by_image.setdefault(a.get("image_id"), []).append(a)
+        else:
+            ctx.problem(f"{src}: annotation {a!r} is not a JSON object; skipped")
     file_names = [e.get("file_name") for e in d["images"] if isinstance(e, dict)]
     images_dir = resolve_images_dir(src, file_names, images)
     tags = _read_tags(src.parent, ctx)
@@ -327,7 +338,7 @@ def import_dataset(src, project, ctx, images=None, **options) -> None:
                 ctx.problem(f"{src}: annotation {a.get('id')}: unknown category_id {a.get('category_id')!r}; skipped")
                 continue
             try:
-                got = weak_shapes_from_annotation(a, label)
+                got = check_inside(weak_shapes_from_annotation(a, label), w, h)
             except (LabelerError, ValueError, TypeError) as e:
                 ctx.problem(f"{src}: annotation {a.get('id')} ({entry.get('file_name')}): {e}; skipped")
                 continue

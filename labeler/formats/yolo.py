@@ -310,7 +310,11 @@ def _read_labels(path: Path, names: dict[int, str], w: int, h: int, ctx: JobCont
     if not path.is_file():
         return []
     shapes: list[Shape] = []
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError as e:  # name the label file, not only its image
+        raise FormatError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
