@@ -75,11 +75,7 @@ def _mask_from_b64(points, b64: str, height: int, width: int) -> dict:
     if crop.ndim == 3:
         crop = crop.any(axis=2)
     x1, y1 = int(round(points[0][0])), int(round(points[0][1]))
-    full = np.zeros((height, width), bool)
-    h = max(0, min(crop.shape[0], height - y1))
-    w = max(0, min(crop.shape[1], width - x1))
-    full[y1:y1 + h, x1:x1 + w] = crop[:h, :w]
-    return geometry.rle_encode(full)
+    return geometry.placed_rle(crop, x1, y1, height, width)  # never an image-size array
 
 
 # ------------------------------------------------------------------------ shape <-> dict

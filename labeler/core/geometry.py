@@ -112,6 +112,26 @@ def rle_bbox(rle: dict) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in mask_utils.toBbox(_c_rle(rle)))
 
 
+def placed_rle(crop: np.ndarray, left: int, top: int, height: int, width: int) -> dict:
+    """The ``height`` x ``width`` RLE (as :func:`rle_encode` gives) of a boolean crop placed at
+    (left, top), pixels off the image dropped; built from the crop's pixels, never from an
+    image-size array, so a mask on a 40,000 px image costs what its crop costs."""
+    rows, cols = np.nonzero(crop)
+    x, y = cols.astype(np.int64) + int(left), rows.astype(np.int64) + int(top)
+    keep = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+    idx = np.sort(x[keep] * height + y[keep])  # column-major, as COCO counts run
+    if not len(idx):
+        counts = [int(height) * int(width)]
+    else:
+        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+        edges = np.column_stack([idx[np.r_[0, breaks]], idx[np.r_[breaks - 1, len(idx) - 1]] + 1]).ravel()
+        counts = np.diff(np.r_[0, edges, int(height) * int(width)]).tolist()
+        if counts[-1] == 0:  # no zeros after the last run: pycocotools' own encoding leaves the 0 out
+            counts.pop()
+    rle = mask_utils.frPyObjects({"counts": counts, "size": [int(height), int(width)]}, int(height), int(width))
+    return {"size": [int(height), int(width)], "counts": rle["counts"].decode("ascii")}
+
+
 def shift_rle(rle: dict, dx: float, dy: float) -> dict:
     """Translate a mask by whole pixels (rounded); pixels pushed off the image are dropped."""
     m = rle_decode(rle)

@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 from defusedxml import DefusedXmlException
-from pycocotools import mask as mask_utils
 from defusedxml import ElementTree as SafeET
 
 from ..core import geometry
@@ -88,24 +87,6 @@ def decode_mask_rle(counts, width: int, height: int) -> np.ndarray:
         raise ValueError(f"rle covers {total} pixels, more than its {width} x {height} box")
     flat = np.repeat(np.arange(len(counts)) % 2 == 1, counts)
     return np.concatenate([flat, np.zeros(width * height - total, bool)]).reshape(height, width)
-
-
-def placed_rle(crop: np.ndarray, left: int, top: int, height: int, width: int) -> dict:
-    """The ``height`` x ``width`` COCO RLE of a boolean crop placed at (left, top), pixels off the
-    image dropped; built from the crop's pixels, never an image-size array (40,000 px images)."""
-    rows, cols = np.nonzero(crop)
-    x, y = cols.astype(np.int64) + left, rows.astype(np.int64) + top
-    keep = (x >= 0) & (x < width) & (y >= 0) & (y < height)
-    idx = np.sort(x[keep] * height + y[keep])  # column-major, as COCO counts run
-    if not len(idx):
-        raise ValueError("mask has no pixels inside the image")
-    breaks = np.flatnonzero(np.diff(idx) != 1) + 1
-    edges = np.column_stack([idx[np.r_[0, breaks]], idx[np.r_[breaks - 1, len(idx) - 1]] + 1]).ravel()
-    counts = np.diff(np.r_[0, edges, height * width]).tolist()
-    if counts[-1] == 0:  # no zeros after the last run: pycocotools' own encoding leaves the 0 out
-        counts.pop()
-    rle = mask_utils.frPyObjects({"counts": counts, "size": [height, width]}, height, width)
-    return {"size": [int(height), int(width)], "counts": rle["counts"].decode("ascii")}
 
 
 def _parse_rle(text: str) -> list[int]:
@@ -407,7 +388,10 @@ def _parse_shape(el: ET.Element, base: dict, width: int, height: int) -> list[Sh
         if w > width or h > height:  # decoding it would allocate the box, however large
             raise ValueError(f"mask box {w} x {h} is larger than the image ({width} x {height})")
         crop = decode_mask_rle(_parse_rle(el.get("rle", "")), w, h)
-        return [Shape(kind=MASK, rle=placed_rle(crop, left, top, height, width), **base)]
+        rle = geometry.placed_rle(crop, left, top, height, width)
+        if not geometry.rle_area(rle):
+            raise ValueError("mask has no pixels inside the image")
+        return [Shape(kind=MASK, rle=rle, **base)]
     raise ValueError(f"unknown element <{tag}>")
 
 
