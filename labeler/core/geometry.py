@@ -175,8 +175,23 @@ def outline(shape: Shape) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
 # --------------------------------------------------------------------------- rasterising
 
 
+def check_near_image(rings, height: int, width: int) -> None:
+    """Raise :class:`InvalidShapeError` for a point further outside the image than its own size:
+    pycocotools walks every pixel step of an edge (1e7 px: gigabytes; 1e300: a segfault)."""
+    for ring in rings:
+        r = np.asarray(ring, dtype=np.float64).reshape(-1, 2)
+        if len(r) and ((r.min(axis=0) < (-width, -height)).any() or (r.max(axis=0) > (2 * width, 2 * height)).any()):
+            raise InvalidShapeError(f"points lie far outside the {width} x {height} image")
+
+
+#: Largest coordinate rasterised with pycocotools (which crashes on 1e300); images are far smaller.
+MAX_COORDINATE = 2 ** 24
+
+
 def _ring_mask(ring: np.ndarray, h: int, w: int, convention: str) -> np.ndarray:
     if convention == "coco":
+        if len(ring) and np.abs(ring).max() > MAX_COORDINATE:  # windows of huge images may lie far off
+            raise InvalidShapeError(f"points beyond {MAX_COORDINATE:,} px cannot be rasterised")
         flat = ring.reshape(-1).tolist()
         if len(flat) < 6:
             return np.zeros((h, w), bool)

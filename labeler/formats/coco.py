@@ -240,6 +240,7 @@ def polygon_or_rle(group: list[Shape], height: int, width: int):
         seg = geometry.rle_encode(m)
         return seg, {"size": seg["size"], "counts": seg["counts"].encode("ascii")}
     seg = [[float(v) for v in geometry.outline(s)[0].reshape(-1)] for s in group]
+    geometry.check_near_image(seg, height, width)  # pycocotools would crash on 1e300
     return seg, mask_utils.merge(mask_utils.frPyObjects(seg, height, width))
 
 

@@ -650,3 +650,26 @@ def test_placed_rle_equals_encoding_the_full_mask():
         assert geometry.placed_rle(crop, left, top, h, w) == geometry.rle_encode(full)
         compared += full.any()
     assert compared > 100  # most placements keep some pixels; the others give the empty mask
+
+
+@pytest.mark.parametrize("fmt", ["coco", "coco-panoptic"])
+def test_export_of_a_1e300_polygon_is_an_error_not_a_segfault(fmt, pristine, tmp_path):
+    """Importers now refuse such shapes, but a labelme folder opened as a project is read as it is:
+    pycocotools crashed the whole process (exit 139) rasterising its polygon. Run in a child
+    process so that a regression shows as a failed test, not a dead test run."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "labelme"
+    shutil.copytree(pristine["labelme"], folder)
+    edit_json("a.json", setter(["shapes", 0], {"label": "car", "points": [[HUGE, 1], [5, HUGE], [1, 9]],
+                                               "shape_type": "polygon", "flags": {}}))(folder, None)
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "labeler.cli", "export", fmt, "--project", str(folder),
+                          "--out", str(out), "-q"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stderr
+    errors = [ln for ln in run.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1 and "a.json" in errors[0], run.stderr
+    assert "far outside" in errors[0] or "cannot be rasterised" in errors[0], run.stderr
+    # COCO leaves the one shape out; a panoptic PNG is all of an image or nothing
+    assert f"export {fmt}: {3 if fmt == 'coco' else 2} done" in run.stderr, run.stderr
