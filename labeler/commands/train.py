@@ -81,6 +81,9 @@ def register(subparsers) -> None:
     deep.add_argument("--dice-weight", type=float, default=1.0, help="weight of the Dice loss (default 1)")
     deep.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA / MPS")
     deep.add_argument("--device", default="auto", help="auto (CUDA or MPS when present), cpu, cuda, cuda:1, mps")
+    deep.add_argument("--workers", type=int, default=0, metavar="N",
+                      help="prepare (decode, crop, augment) training batches in N worker processes (default 0: "
+                           "in the training process; on a CPU-only machine with few cores 0 is usually fastest)")
     deep.add_argument("--ddp", type=int, metavar="N",
                       help="train on N processes (one per GPU) with DistributedDataParallel, through torchrun")
     p.add_argument("--distributed", action="store_true", help=argparse.SUPPRESS)  # set by labeler.train.ddp
@@ -181,12 +184,14 @@ def deep_settings(args: argparse.Namespace):
         raise LabelerError("--scale-range needs 0 < MIN <= MAX; --jitter and --dice-weight must not be negative")
     if args.max_minutes is not None and not args.max_minutes > 0:
         raise LabelerError("--max-minutes must be above 0")
+    if args.workers < 0:
+        raise LabelerError("--workers must not be negative")
     return DeepSettings(arch=args.arch, encoder=args.encoder, encoder_weights=args.encoder_weights,
                         weights=args.weights, encoder_depth=args.encoder_depth, decoder_width=args.decoder_width,
                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, crop=args.crop,
                         scale_min=lo, scale_max=hi, jitter=args.jitter, class_weights=args.class_weights,
                         dice_weight=args.dice_weight, max_minutes=args.max_minutes, amp=not args.no_amp,
-                        seed=args.seed, device=args.device)
+                        seed=args.seed, device=args.device, workers=args.workers)
 
 
 def _train_deep(args: argparse.Namespace, ctx):

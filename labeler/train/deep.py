@@ -66,6 +66,9 @@ class DeepSettings:
     seed: int = 0
     #: "auto" (CUDA, else MPS, when there is one), "cpu", "cuda", "mps", ...
     device: str = "auto"
+    #: DataLoader worker processes preparing the training batches (0: in the training process);
+    #: a run-time choice, not part of the model: a resumed run takes the value given now
+    workers: int = 0
 
     @classmethod
     def from_dict(cls, d: dict) -> "DeepSettings":

@@ -1,7 +1,8 @@
 """The training loop of a :class:`labeler.train.deep.DeepSegmenter`.
 
 Per epoch: augmented batches (:mod:`labeler.train.augment`; crops of huge images drawn anew
-and read as the batches need them, :mod:`labeler.train.epoch_crops`), loss = cross-entropy +
+and read as the batches need them, :mod:`labeler.train.epoch_crops`; prepared by ``settings.workers``
+DataLoader processes, 0: in this one), loss = cross-entropy +
 Dice on the labelled pixels only (:mod:`labeler.train.losses`; optional median-frequency class weights),
 Adam; then batch-norm statistics recomputed exactly ("precise BN"), val mIoU, and in the run
 folder (when there is one): ``checkpoint.pt`` (everything needed to resume, every epoch),
@@ -172,7 +173,7 @@ def train_network(model, train: Sequence[tuple[np.ndarray, np.ndarray]],
     crop = max(stride, (s.crop // stride) * stride)
     dataset = AugmentedPairs(pairs, Augment(crop, s.scale_min, s.scale_max, s.flip, s.jitter), ignore, s.seed)
     sampler = torch.utils.data.DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=s.seed)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=s.batch_size, sampler=sampler, num_workers=0)
+    loader = _loader(dataset, sampler, s.batch_size, int(getattr(s, "workers", 0) or 0), device)
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     amp_dtype, scaler = _autocast_and_scaler(device, s.amp)
     start, best, best_epoch, history = 0, -math.inf, None, []
@@ -205,6 +206,7 @@ def train_network(model, train: Sequence[tuple[np.ndarray, np.ndarray]],
     for epoch in range(start, s.epochs):
         dataset.set_epoch(epoch)
         sampler.set_epoch(epoch)
+        loader.generator.manual_seed(_epoch_seed(s.seed, epoch))  # workers' seeds: the same on resume
         trainer.train()
         losses = []
         for x, y in loader:
@@ -262,6 +264,38 @@ def train_network(model, train: Sequence[tuple[np.ndarray, np.ndarray]],
     net.eval()
     model.info = _info(history, labelled, len(pairs), device, best_epoch, steps, t0, stopped)
     return model.info
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.SeedSequence((int(seed) & 0xFFFFFFFF, int(epoch), 0x6C6F6164)).generate_state(1)[0])
+
+
+def _seed_worker(worker_id: int) -> None:
+    """A DataLoader worker's random state, from the seed the loader's generator gave it (the
+    batches' augmentations are seeded per sample already; this covers anything else), and one
+    thread: the workers share the cores with the training process."""
+    import random
+
+    seed = torch.initial_seed() % 2 ** 32
+    np.random.seed(seed)
+    random.seed(seed)
+    torch.set_num_threads(1)
+
+
+def _loader(dataset, sampler, batch_size: int, workers: int, device: torch.device):
+    """The training batches, prepared by ``workers`` processes (0: in this one).
+
+    Workers are started afresh each epoch (not persistent), so that each sees the epoch's
+    ``set_epoch`` (augmentations, crops of huge images); the batches come back in the sampler's
+    order, and every draw depends on ``(seed, epoch, index)`` only: the same weights with or
+    without workers, and on resume. A loader generator (re-seeded per epoch) keeps the loader
+    from drawing on the global torch random state."""
+    if workers < 0:
+        raise LabelerError("the number of data loader workers must not be negative")
+    extra = {"worker_init_fn": _seed_worker, "prefetch_factor": 2} if workers else {}
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                                       generator=torch.Generator(), pin_memory=workers > 0 and device.type == "cuda",
+                                       persistent_workers=False, **extra)
 
 
 def _has_unused_parameters(net: torch.nn.Module, size: int, device: torch.device) -> bool:

@@ -165,7 +165,8 @@ def train_deep(project, settings, *, split: str = "train", val_split: str | None
                ctx: JobContext | None = None, on_epoch=None, device=None, crops=None) -> TrainResult:
     """Train a segmentation network (:class:`labeler.train.deep.DeepSettings`) on ``split``,
     scored on ``val_split`` each epoch, into a new run folder, or on from the run folder
-    ``resume`` (its settings, with ``settings.epochs`` / ``max_minutes`` as given now).
+    ``resume`` (its settings, with ``settings.epochs`` / ``max_minutes`` / ``device`` / ``workers``
+    as given now).
 
     ``ctx.cancelled`` stops training after the current step, keeping the best epoch. Under
     ``torch.distributed`` only rank 0 makes and writes the run folder."""
@@ -178,7 +179,8 @@ def train_deep(project, settings, *, split: str = "train", val_split: str | None
     if resume is not None:
         state = load_training_state(resume)
         settings = DeepSettings.from_dict({**state["settings"], "epochs": settings.epochs,
-                                           "max_minutes": settings.max_minutes, "device": settings.device})
+                                           "max_minutes": settings.max_minutes, "device": settings.device,
+                                           "workers": settings.workers})
     space = LabelSpace.from_schema(project.schema)
     model = DeepSegmenter(list(state["class_names"]) if state else space.names, settings)
     if list(model.class_names) != list(space.names):
