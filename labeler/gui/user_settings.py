@@ -12,6 +12,7 @@ DEFAULTS: dict[str, tuple[object, type]] = {
     "overlay_opacity": (0.35, float),
     "keep_image_adjustment": (True, bool),  # brightness/contrast kept when moving to the next image
     "simplify_tolerance": (1.0, float),  # Simplify Polygon: largest deviation, image pixels
+    "predict_huge_level": (0, int),  # Predict Proposals: huge images at pyramid level K (1/2**K)
 }
 LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
 

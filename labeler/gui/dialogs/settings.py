@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
+                               QSpinBox)
 
 from .. import user_settings
 
@@ -44,6 +45,10 @@ class SettingsDialog(QDialog):
         self.simplify_tolerance.setSuffix(" px")
         self.simplify_tolerance.setValue(user_settings.get("simplify_tolerance"))
         form.addRow(tr("Simplify polygon tolerance"), self.simplify_tolerance)
+        self.predict_huge_level = QSpinBox(self)  # Model > Predict Proposals on huge (tiled) images
+        self.predict_huge_level.setRange(0, 10)
+        self.predict_huge_level.setValue(max(0, user_settings.get("predict_huge_level")))
+        form.addRow(tr("Huge images: predict at level"), self.predict_huge_level)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -53,7 +58,8 @@ class SettingsDialog(QDialog):
         return {"autosave_s": float(self.autosave.value()), "language": self.language.currentData(),
                 "overlay_opacity": float(self.opacity.value()),
                 "keep_image_adjustment": self.keep_adjustment.isChecked(),
-                "simplify_tolerance": float(self.simplify_tolerance.value())}
+                "simplify_tolerance": float(self.simplify_tolerance.value()),
+                "predict_huge_level": int(self.predict_huge_level.value())}
 
     def store(self) -> dict:
         """Write the dialog's values to QSettings; returns them."""

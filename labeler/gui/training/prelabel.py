@@ -13,6 +13,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import QProgressDialog
 
 from ...core.errors import LabelerError
+from .. import user_settings
 from ..proposal_style import accept_in, awaiting_review
 from ..workers import Worker
 from .job_thread import JobThread
@@ -41,13 +42,14 @@ def unlabelled_keys(project) -> list[str]:
     return out
 
 
-def predict_unlabelled(project, run, ctx):
-    """Write proposals into the unlabelled images with the run's model; rank them for "next"."""
+def predict_unlabelled(project, run, ctx, huge_level: int = 0):
+    """Write proposals into the unlabelled images with the run's model (huge, tiled images at
+    pyramid level ``huge_level``: downscaled by 2**K); rank them for "next"."""
     from ...train.predict import predict_project, write_ranking
     from ...train.trainer import load_model
 
     model = load_model(run)
-    result = predict_project(project, model, unlabelled_keys(project), ctx=ctx)
+    result = predict_project(project, model, unlabelled_keys(project), ctx=ctx, huge_level=huge_level)
     write_ranking(run, result.ranking())
     return result
 
@@ -81,8 +83,8 @@ class PreLabels(QObject):
         if not session.save_if_dirty():
             self.window.show_message(tr("Not started: the current image could not be saved."))
             return False
-        project = session.project
-        self.job = JobThread(lambda ctx, _on_epoch: predict_unlabelled(project, run, ctx), self)
+        project, level = session.project, max(0, user_settings.get("predict_huge_level"))
+        self.job = JobThread(lambda ctx, _on_epoch: predict_unlabelled(project, run, ctx, level), self)
         dlg = self.progress_dialog = QProgressDialog(tr("Predicting proposals..."), tr("Cancel"), 0, 0, self.window)
         dlg.setObjectName("predict_progress")
         dlg.setMinimumDuration(300)
