@@ -20,7 +20,7 @@ For someone who pre-labelled hundreds of images (model pre-labels, autolabel, SA
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRectF, Qt, QTimer
 
 from ..core.annotation import LOOKED_AT_STATUSES
 from .action_spec import ActionSpec
@@ -38,6 +38,8 @@ REVIEW_ACTIONS: tuple[ActionSpec, ...] = (
 )
 
 _KEYS = (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress)
+#: images whose proposal counts are set per event-loop turn after a status refresh
+COUNT_STEP = 10_000
 
 
 def tr(text: str) -> str:
@@ -54,6 +56,7 @@ class ReviewController(QObject):
         self.window, self.canvas = window, window.canvas
         self.session = None
         self.counts: dict[str, int] = {}  # key -> proposals awaiting review (shown image: live)
+        self.counts_pending = 0  # refreshed statuses whose counts are set on a later event-loop turn
         self.rescanner: StatusRefresher | None = None
         self._doc = None
         window.file_dock.proposal_filter.toggled.connect(lambda on: on and self.rescan())
@@ -85,10 +88,26 @@ class ReviewController(QObject):
         self.window.file_dock.set_proposals(counts)
 
     def _on_refreshed(self, statuses: dict) -> None:
-        counts = self.session.status_index.proposal_counts(statuses)
-        if self.session.key in counts and self._doc is not None:
-            counts[self.session.key] = len(proposal_ids(self._doc))  # the shown one as edited
+        """Counted from the next event-loop turn on, ``COUNT_STEP`` images a turn: at 50,000 images
+        the file list fills on this turn, and the two together held the window ~150 ms
+        (tests/bench/bench_scale.py). Each step reads the index then, so a save in between counts."""
+        self.counts_pending += 1
+        keys = list(statuses)
+        QTimer.singleShot(0, self, lambda s=self.session: self._count_step(s, keys, 0))
+
+    def _count_step(self, session, keys: list[str], start: int) -> None:
+        if session is not self.session:  # another project since: its own counts are set
+            self.counts_pending -= 1
+            return
+        end = start + COUNT_STEP
+        counts = session.status_index.proposal_counts(keys[start:end])
+        if session.key in counts and self._doc is not None:
+            counts[session.key] = len(proposal_ids(self._doc))  # the shown one as edited
         self._set_counts(counts)
+        if end < len(keys):
+            QTimer.singleShot(0, self, lambda: self._count_step(session, keys, end))
+        else:
+            self.counts_pending -= 1
 
     def _on_saved(self, key: str) -> None:
         if key != self.session.key:  # the shown image's count follows its document already

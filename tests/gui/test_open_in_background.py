@@ -85,6 +85,7 @@ def test_window_is_usable_while_the_folder_is_scanned_then_the_list_fills(qtbot,
         qtbot.waitUntil(lambda: not w.session.opener.running and w.canvas.document is not None, timeout=10000)
         refresher = w.session.status_refresher  # the first image's file, saved meanwhile, may be read again
         qtbot.waitUntil(lambda: refresher is None or not refresher.running, timeout=10000)
+        qtbot.waitUntil(lambda: w.review.counts_pending == 0, timeout=5000)  # counts follow a turn later
         assert w.session.save(wait=True)
         on_disk = statuses_on_disk(big_root)
         assert on_disk[first] == "done"
@@ -238,4 +239,31 @@ def test_an_image_shown_before_the_scan_and_edited_is_kept_if_the_scan_misses_it
         assert any(s.kind == "rectangle" and s.points[0][0] == 1 for s in saved.shapes)
     finally:
         gate.set()
+        w.close()
+
+
+def test_proposal_counts_are_set_over_later_turns_in_steps_and_come_out_whole(qtbot, big_root, monkeypatch):
+    """The list fills when the statuses arrive; the proposal counts follow over the next turns,
+    ``COUNT_STEP`` images a turn (at 50,000 images one pass held the window with the fill)."""
+    from labeler.gui import review
+
+    monkeypatch.setattr(review, "COUNT_STEP", 700)
+    w = open_window(qtbot, big_root)
+    try:
+        sizes, pending_at_fill = [], []
+        real_set = w.file_dock.set_proposals
+        monkeypatch.setattr(w.file_dock, "set_proposals", lambda counts: (sizes.append(len(counts)), real_set(counts)))
+        w.session.statuses_refreshed.connect(lambda _s: pending_at_fill.append(w.review.counts_pending))
+        qtbot.waitUntil(lambda: not w.session.opener.running and w.canvas.document is not None, timeout=10000)
+        qtbot.waitUntil(lambda: w.review.counts_pending == 0, timeout=5000)
+        assert pending_at_fill and pending_at_fill[0] == 1  # not counted on the turn the list filled
+        assert max(sizes) <= 700 and sum(sizes) >= N and len(sizes) >= -(-N // 700)
+        keys = w.session.keys
+        expected = {k: int(int(k[-10:-4]) % 40 == 0) for k in keys}
+        assert {k: w.file_dock.proposal_count(k) for k in keys} == expected
+        assert {k: w.review.counts.get(k, 0) for k in keys} == expected
+        assert sum("1 proposal" in w.file_dock.list.item(i).text() for i in range(N)) == N // 40
+        w.file_dock.proposal_filter.setChecked(True)
+        assert w.file_dock.visible_keys() == [k for k in keys if expected[k]]
+    finally:
         w.close()
