@@ -232,3 +232,72 @@ def test_when_the_edges_cannot_be_prepared_the_sides_are_straight_and_the_user_i
     doc = w.session.document
     assert len(doc.shapes) == 1  # at once: nothing to wait for
     np.testing.assert_allclose(doc.shapes[0].points, anchors, atol=1.0)
+
+
+def test_coming_back_to_the_scissors_on_the_same_image_keeps_its_edges(qtbot, tmp_path, monkeypatch):
+    """applyImage runs once per shown image: choosing another tool and coming back reuses the
+    prepared edges; another image prepares its own (and a later tool switch there reuses those)."""
+    import cv2
+
+    from labeler.gui.main_window import MainWindow
+
+    applied = []
+    real_scissors = cv2.segmentation.IntelligentScissorsMB
+
+    class CountingScissors:
+        def __init__(self):
+            self._real = real_scissors()
+
+        def applyImage(self, image):  # noqa: N802 (OpenCV's name)
+            applied.append(image.shape)
+            return self._real.applyImage(image)
+
+        def __getattr__(self, name):
+            return getattr(self._real, name)
+
+    monkeypatch.setattr(cv2.segmentation, "IntelligentScissorsMB", CountingScissors)
+    root = tmp_path / "proj"
+    root.mkdir()
+    rgb, disk = disk_image(3)
+    Image.fromarray(rgb).save(root / "a_disk.png")
+    Image.fromarray(rgb[::-1].copy()).save(root / "b_disk.png")
+    Project.create(root, Schema.from_names(["disk"])).close()
+    w = MainWindow(Project.open(root), autosave_s=3600)
+    qtbot.addWidget(w)
+    activate(qtbot, w)
+    try:
+        canvas, mouse = w.canvas, Mouse(qtbot, w.canvas)
+        tool = choose_scissors(w, qtbot, mouse)
+        qtbot.waitUntil(lambda: tool.wire is not None and tool.settled, timeout=5000)
+        assert len(applied) == 1
+        for _ in range(3):  # another tool, then the scissors again: ready at once, nothing re-applied
+            mouse.key(K.Key_J, Qt.KeyboardModifier.ControlModifier)
+            assert canvas.tool.name == "edit"
+            tool = choose_scissors(w, qtbot, mouse)
+            assert tool.wire is not None
+            qtbot.wait(50)
+            assert len(applied) == 1
+        a, b = rim([0, 120])
+        mouse.click(*a)  # the kept edges still trace along the rim
+        qtbot.waitUntil(lambda: tool.map_ready, timeout=5000)
+        mouse.qtbot.mouseMove(canvas.viewport(), mouse.at(*b))
+        live, snapped = tool.live_segment()
+        assert snapped and np.all(np.abs(np.hypot(live[:, 0] - CX, live[:, 1] - CY) - R) < 4.0)
+        mouse.key(K.Key_Escape)
+        assert len(applied) == 1
+        # another image, shown while another tool is chosen: its own edges, prepared once
+        mouse.key(K.Key_J, Qt.KeyboardModifier.ControlModifier)
+        first = canvas.shown_image
+        w.go_relative(1)
+        qtbot.waitUntil(lambda: canvas.shown_image is not None and canvas.shown_image is not first, timeout=5000)
+        assert w.session.key == "b_disk.png"
+        tool = choose_scissors(w, qtbot, mouse)
+        assert tool.wire is None  # the first image's edges are not used for this one
+        qtbot.waitUntil(lambda: tool.wire is not None and tool.settled, timeout=5000)
+        assert len(applied) == 2
+        mouse.key(K.Key_J, Qt.KeyboardModifier.ControlModifier)
+        tool = choose_scissors(w, qtbot, mouse)
+        qtbot.wait(50)
+        assert tool.wire is not None and len(applied) == 2
+    finally:
+        w.close()

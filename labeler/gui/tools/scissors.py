@@ -11,7 +11,8 @@ image's edge features (``applyImage``) and each anchor's map (``buildMap``, ~300
 1000 x 1000 image) are computed in one worker thread, one job at a time; only ``getContour``
 (under 0.1 ms) runs on mouse moves. Until an anchor's map is ready, its segments are straight
 dashes; a segment fixed meanwhile is traced when the map arrives, and a polygon closed meanwhile
-is added then. An image over :data:`~labeler.assist.live_wire.MAX_SIDE` pixels a side is worked
+is added then. The prepared edges (and anchors' maps) are kept with the canvas's worker for the
+shown image, so choosing another tool and coming back is instant; another image drops them. An image over :data:`~labeler.assist.live_wire.MAX_SIDE` pixels a side is worked
 on in a crop of that size around the first anchor (around the view's centre before it), read
 through the tile source for huge images; segments to anchors outside the crop stay straight.
 """
@@ -45,12 +46,20 @@ Point = tuple[float, float]
 
 
 def live_wire_worker(canvas) -> Worker:
-    """The canvas's one live-wire worker thread (shared by every scissors tool it makes)."""
+    """The canvas's one live-wire worker thread (shared by every scissors tool it makes). It also
+    keeps ``kept_edges``: ``(image, LiveWire)`` last prepared, dropped when another image is shown."""
     worker = canvas.findChild(Worker, WORKER_NAME)
     if worker is None:
         worker = Worker(1, canvas)
         worker.setObjectName(WORKER_NAME)
+        worker.kept_edges = None
+        canvas.image_shown.connect(lambda image, worker=worker: _drop_kept_edges(worker, image))
     return worker
+
+
+def _drop_kept_edges(worker: Worker, image) -> None:
+    if worker.kept_edges is not None and worker.kept_edges[0] is not image:
+        worker.kept_edges = None
 
 
 def read_pixels(image, crop: tuple[int, int, int, int]) -> np.ndarray:
@@ -92,6 +101,9 @@ class ScissorsTool(Tool):
         self._failed_on = None  # the image whose edges could not be prepared
         self._alive = True
         self.worker = live_wire_worker(canvas)
+        kept = self.worker.kept_edges
+        if kept is not None and kept[0] is canvas.shown_image:  # this image's edges: no applyImage again
+            self._wire_image, self.wire = kept
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -273,6 +285,7 @@ class ScissorsTool(Tool):
             return
         self.wire, path = result
         self._wire_image = image
+        self.worker.kept_edges = (image, self.wire)
         if anchor is not None and target is not None:
             for i, s in enumerate(self.segments):
                 if s is None and self.anchors[i] == anchor and self._end_of(i) == target:
