@@ -46,7 +46,7 @@ Then the proposal counts set over the turns after the list fills, 10,000 images 
 look-up per key in ``set_proposals`` (same run, same load; ``open_stall_max_ms`` now also waits
 for the counts, ``review.counts_pending``):
 
-    open_stall_max_ms      114 -> 41..45 (the list fill, ~40; each count step ~15)
+    open_stall_max_ms      93..114 -> 41..51 (the list fill now the longest, ~35-40; a count step ~15)
 
 Run: ``python -m tests.bench scale`` or ``python -m tests.bench.bench_scale [N]``.
 """
