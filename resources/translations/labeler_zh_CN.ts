@@ -624,6 +624,10 @@ Restore them?</source>
 <context>
     <name>dialogs</name>
     <message>
+        <source>Huge images: predict at level</source>
+        <translation>超大图像：在此金字塔层级预测</translation>
+    </message>
+    <message>
         <source>include proposals awaiting review</source>
         <translation>包含待审核的候选标注</translation>
     </message>
