@@ -36,11 +36,6 @@ SOURCES = ("boxes", "points", "scribbles")
 ENGINE_ALIASES = {"superpixels": "superpixel", "slic": "superpixel"}
 
 
-def is_proposal(shape: Shape) -> bool:
-    """A shape an engine made that no one has accepted yet (:attr:`Shape.is_proposal`)."""
-    return shape.is_proposal
-
-
 def weak_kind_of(shape: Shape) -> str | None:
     """``"boxes"``, ``"points"`` or ``"scribbles"`` for a weak label, else None."""
     if shape.kind == RECTANGLE and shape.weak:
@@ -141,7 +136,7 @@ def replace_proposals(ann: ImageAnnotation, links: Iterable[str], new: list[Shap
                       also_remove: Iterable[str] = ()) -> None:
     """Swap in ``new`` for the proposals that came from any of ``links`` (accepted shapes stay)."""
     links, drop = set(links), set(also_remove)
-    kept = [s for s in ann.shapes if s.id not in drop and not (is_proposal(s) and links & set(s.links))]
+    kept = [s for s in ann.shapes if s.id not in drop and not (s.is_proposal and links & set(s.links))]
     ann.shapes = kept + new
 
 
@@ -274,6 +269,6 @@ def regenerate(project, key: str, shape_id: str, engine: Engine, cache=None, pol
               if not set(g.links) & set(group.links)]
     runner, state = _prepare(engine, project.image_path(key), cache)
     shapes = propose_for_group(runner, state, group, [group, *others], polygons)
-    replace_proposals(ann, group.links, shapes, also_remove=[shape_id] if is_proposal(target) else [])
+    replace_proposals(ann, group.links, shapes, also_remove=[shape_id] if target.is_proposal else [])
     project.save_annotation(key, ann)
     return shapes

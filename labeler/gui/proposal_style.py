@@ -20,11 +20,6 @@ HATCH_PX = 6  # width of one stripe of a proposal mask's hatching, in image pixe
 DASH_PX = 4  # length of one dash of a proposal mask's border, in image pixels
 
 
-def awaiting_review(shape: Shape) -> bool:
-    """True for a model pre-label not yet accepted and for any shape flagged as a proposal."""
-    return shape.is_proposal
-
-
 def accepted(shape: Shape) -> Shape:
     """The same shape (id, source, score kept) accepted by a person."""
     return shape.replace(flags={**shape.flags, PROPOSAL_FLAG: False})
@@ -32,7 +27,7 @@ def accepted(shape: Shape) -> Shape:
 
 def accept_in(doc, ids) -> int:
     """Accept the proposals among ``ids`` in ``doc`` as one undo step; returns how many."""
-    ids = [sid for sid in ids if awaiting_review(doc.get(sid))]
+    ids = [sid for sid in ids if doc.get(sid).is_proposal]
     if not ids:
         return 0
     with doc.group("accept proposals"):
@@ -45,7 +40,7 @@ def accept_in(doc, ids) -> int:
 
 def proposal_tag(shape: Shape) -> str:
     """``"proposal: sam 0.93"`` for the shape list ("" for an accepted shape)."""
-    if not awaiting_review(shape):
+    if not shape.is_proposal:
         return ""
     tag = QCoreApplication.translate("shape_list", "proposal") + f": {shape.source}"
     if shape.score is not None:

@@ -24,7 +24,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRectF, Qt, QTimer
 
 from ..core.annotation import LOOKED_AT_STATUSES
 from .action_spec import ActionSpec
-from .proposal_style import accept_in, awaiting_review
+from .proposal_style import accept_in
 from .status_refresh import StatusRefresher
 
 REVIEW_ACTIONS: tuple[ActionSpec, ...] = (
@@ -47,7 +47,7 @@ def tr(text: str) -> str:
 
 
 def proposal_ids(doc) -> list[str]:
-    return [s.id for s in doc.shapes if awaiting_review(s)] if doc is not None else []
+    return [s.id for s in doc.shapes if s.is_proposal] if doc is not None else []
 
 
 class ReviewController(QObject):

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPath
 
 from ..core import geometry
 from ..core.shapes import CIRCLE, LINE, LINESTRIP, MASK, POINT, POLYGON, RECTANGLE, SCRIBBLE, Shape
-from .proposal_style import awaiting_review, proposal_brush, proposal_mask_alpha, proposal_pen
+from .proposal_style import proposal_brush, proposal_mask_alpha, proposal_pen
 from .view_options import mask_border
 
 HANDLE_PX = 7  # vertex handle size in screen pixels
@@ -124,7 +124,7 @@ class ShapeItem(QGraphicsPathItem):
             pen.setCosmetic(True)
         if s.weak and s.kind != SCRIBBLE:
             pen.setStyle(Qt.PenStyle.DashLine)  # a weak label (e.g. a weak box), not an outline
-        proposal = self.is_proposal = awaiting_review(s)
+        proposal = self.is_proposal = s.is_proposal
         if proposal:
             pen = proposal_pen(pen)
         if s.kind == MASK:

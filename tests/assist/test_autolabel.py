@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labeler.assist.autolabel import (PROPOSAL_FLAG, autolabel, group_weak_labels, is_proposal, regenerate,
+from labeler.assist.autolabel import (PROPOSAL_FLAG, autolabel, group_weak_labels, regenerate,
                                       resolve_engine)
 from labeler.cli import main
 from labeler.core import geometry
@@ -50,7 +50,7 @@ def box_of(truth, **kw):
 
 
 def proposals(ann):
-    return [s for s in ann.shapes if is_proposal(s)]
+    return [s for s in ann.shapes if s.is_proposal]
 
 
 def test_grabcut_from_boxes_writes_linked_proposals_and_keeps_accepted_shapes(street):
@@ -76,7 +76,7 @@ def test_grabcut_from_boxes_writes_linked_proposals_and_keeps_accepted_shapes(st
     # a re-run with another engine swaps the proposals; the weak box and the accepted shape stay
     autolabel(project, SuperpixelEngine("slic"), "boxes", keys=["img0.png"])
     shapes = project.load("img0.png").shapes
-    assert [s.id for s in shapes if not is_proposal(s)] == [boxes["img0.png"].id, accepted.id]
+    assert [s.id for s in shapes if not s.is_proposal] == [boxes["img0.png"].id, accepted.id]
     (p,) = proposals(project.load("img0.png"))
     assert p.source == "superpixel" and iou(geometry.rle_decode(p.rle), truths["img0.png"]) > 0.7
     assert proposals(project.load("img1.png"))[0].source == "grabcut"  # not in --images: untouched
@@ -181,5 +181,5 @@ def test_tiny_sam_from_points(street, tmp_path):
     assert ctx.report.ok
     # random weights: the mask may be empty (then a warning), never an accepted shape
     shapes = project.load("img0.png").shapes
-    assert all(is_proposal(s) and s.source == "sam" for s in shapes if s.kind == MASK)
+    assert all(s.is_proposal and s.source == "sam" for s in shapes if s.kind == MASK)
     assert len([s for s in shapes if s.kind == MASK]) + len(ctx.report.warnings) == 1

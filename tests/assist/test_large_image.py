@@ -142,7 +142,7 @@ def test_autolabel_from_a_weak_box_on_the_huge_image(huge, tmp_path, monkeypatch
     import os
 
     from labeler.assist import large_image
-    from labeler.assist.autolabel import autolabel, is_proposal
+    from labeler.assist.autolabel import autolabel
     from labeler.core.project import Project
     from labeler.core.schema import Schema
     from labeler.core.shapes import RECTANGLE, Shape
@@ -164,7 +164,7 @@ def test_autolabel_from_a_weak_box_on_the_huge_image(huge, tmp_path, monkeypatch
     project.save_annotation("scan.tif", ann)
     ctx = autolabel(project, RedThreshold(), "boxes")
     assert ctx.report.done == 1 and ctx.report.outputs["proposals"] == 1
-    (prop,) = [s for s in project.load("scan.tif").shapes if is_proposal(s)]
+    (prop,) = [s for s in project.load("scan.tif").shapes if s.is_proposal]
     assert prop.links == (weak.id,) and prop.rle["size"] == [H, W]
     x, y, bw, bh = rle_bbox(prop.rle)
     assert _close((x, y, x + bw, y + bh), TRUTH_BBOX, 32)

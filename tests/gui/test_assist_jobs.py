@@ -7,7 +7,6 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 
-from labeler.assist.autolabel import is_proposal
 from labeler.core.shapes import MASK, POINT, RECTANGLE, Shape
 
 from .conftest import Mouse
@@ -98,16 +97,16 @@ def test_autolabel_dialog_writes_proposals_and_refreshes_the_shown_image(assist_
     assert dialog.last_report is not None and dialog.last_report.done == 2
     assert dialog.progress.value() == dialog.progress.maximum() == 2
     for key in w.session.keys:
-        props = [s for s in w.session.project.load(key).shapes if is_proposal(s)]
+        props = [s for s in w.session.project.load(key).shapes if s.is_proposal]
         assert len(props) == 1 and props[0].source == "slow" and props[0].kind == MASK
     doc = w.session.document
-    assert any(is_proposal(s) for s in doc.shapes) and not doc.dirty
+    assert any(s.is_proposal for s in doc.shapes) and not doc.dirty
     assert doc.get(accepted.id) == accepted  # accepted shapes untouched
     other = next(k for k in w.session.keys if k != w.session.key)  # the file list counts them, unasked
     qtbot.waitUntil(lambda: w.review.counts.get(other) == 1, timeout=5000)
     assert not w.file_dock.proposal_filter.isHidden()
     doc.undo()  # the refresh is one undo step
-    assert not any(is_proposal(s) for s in doc.shapes)
+    assert not any(s.is_proposal for s in doc.shapes)
     dialog.close()
 
 
@@ -123,7 +122,7 @@ def test_autolabel_cancel_stops_between_images(assist_window, qtbot, scenes):
     qtbot.waitUntil(lambda: not dialog.running and dialog.run_button.isEnabled(), timeout=10000)
     assert "Cancelled" in dialog.status.text()
     last = w.session.keys[-1]
-    assert not any(is_proposal(s) for s in w.session.project.load(last).shapes)
+    assert not any(s.is_proposal for s in w.session.project.load(last).shapes)
     dialog.close()
 
 
@@ -137,7 +136,7 @@ def test_regenerate_a_proposal_with_another_engine_uses_its_links(assist_window,
     qtbot.waitUntil(lambda: not dialog.running and dialog.run_button.isEnabled(), timeout=10000)
     dialog.close()
     doc = w.session.document
-    old = next(s for s in doc.shapes if is_proposal(s))
+    old = next(s for s in doc.shapes if s.is_proposal)
     w.canvas.select([old.id])
     offered = []
 
@@ -150,7 +149,7 @@ def test_regenerate_a_proposal_with_another_engine_uses_its_links(assist_window,
     assert offered[-1] == "slow" and "grabcut" in offered  # the engine that made it comes last
     qtbot.waitUntil(lambda: not w.assist.jobs.regenerate_job.isRunning()
                     and any(s.source == "grabcut" for s in doc.shapes), timeout=10000)
-    props = [s for s in doc.shapes if is_proposal(s)]
+    props = [s for s in doc.shapes if s.is_proposal]
     assert len(props) == 1 and props[0].source == "grabcut" and props[0].links == old.links
     assert w.canvas.selected_ids == [props[0].id]
     assert not (props[0].kind == MASK and props[0].rle == old.rle)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QProgressDialog
 
 from ...core.errors import LabelerError
 from .. import user_settings
-from ..proposal_style import accept_in, awaiting_review
+from ..proposal_style import accept_in
 from ..workers import Worker
 from .job_thread import JobThread
 from .train_dialog import current_run
@@ -133,7 +133,7 @@ class PreLabels(QObject):
         doc = self.window.session.document if self.window.session is not None else None
         if doc is None or not self.window.canvas.may_edit():
             return 0
-        ids = [s.id for s in doc.shapes if awaiting_review(s)]
+        ids = [s.id for s in doc.shapes if s.is_proposal]
         chosen = [sid for sid in self.window.canvas.selected_ids if sid in ids]
         if not ids:
             self.window.show_message(tr("No proposals on this image to accept."))
